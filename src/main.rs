@@ -1,0 +1,147 @@
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use customer_relations::endpoint::SERVICE_PATH;
+use customer_relations::settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
+use customer_relations::startup::Application;
+use customer_relations::store::{
+    Database, DatabaseUrl, PoolOptions, demo_fixtures, read_fixture_dir,
+};
+
+/// SOAP service for customer relations, compatible with Infosoft's Customer
+/// Relation API.
+#[derive(Parser)]
+#[command(name = "customer-relations", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the SOAP service (migrations run first).
+    Serve(ServeArgs),
+    /// Run pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Load titles, customers, relation types, users and subscriptions from
+    /// the CSV files of a folder. All or nothing; safe to repeat.
+    Import {
+        /// Folder holding titles.csv, customers.csv, relation_types.csv,
+        /// users.csv and/or subscriptions.csv.
+        dir: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (relative) or sqlite:///PATH (absolute).
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database: DatabaseUrl,
+    /// Most connections the pool keeps open.
+    #[arg(long, env = "CR_POOL_SIZE", default_value_t = PoolOptions::default().max_size)]
+    pool_size: u32,
+    /// Seconds a request waits for a free connection before a Server fault.
+    #[arg(long, env = "CR_POOL_TIMEOUT_SECS", default_value_t = PoolOptions::default().connection_timeout.as_secs())]
+    pool_timeout_secs: u64,
+}
+
+impl DatabaseArgs {
+    fn open(&self) -> anyhow::Result<Database> {
+        let options = self.pool_options();
+        Database::open(&self.database, &options)
+            .with_context(|| format!("opening {}", self.database))
+    }
+
+    fn pool_options(&self) -> PoolOptions {
+        PoolOptions {
+            max_size: self.pool_size.max(1),
+            connection_timeout: Duration::from_secs(self.pool_timeout_secs.max(1)),
+        }
+    }
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "CR_BIND", default_value = DEFAULT_BIND)]
+    bind: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Load the demo data set into an empty database.
+    #[arg(long)]
+    demo: bool,
+    /// Base URL clients reach the service at (for the WSDL's address), e.g.
+    /// https://crm.example.com. Default: taken from each request's Host.
+    #[arg(long, env = "CR_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "CR_MAX_BODY_BYTES", default_value_t = customer_relations::settings::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "CR_WORKERS")]
+    workers: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Migrate(args) => args.open().and_then(|db| Ok(db.migrate()?)).map(|()| {
+            println!("Migrations are up to date.");
+        }),
+        Command::Import { dir, database } => import(&dir, &database),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {
+    let database = args.open()?;
+    database.migrate()?;
+    let files = read_fixture_dir(dir)?;
+    let summary = database.import(&files)?;
+    println!("Imported {} ({summary}).", dir.display());
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let database = args.database.open()?;
+    database.migrate()?;
+    if args.demo {
+        if database.is_empty()? {
+            let summary = database.import(&demo_fixtures())?;
+            log::info!("loaded the demo data set ({summary})");
+        } else {
+            log::info!("the database is not empty; --demo left it as it is");
+        }
+    }
+    let mut settings = Settings::new(args.bind, args.database.database.clone());
+    settings.pool = args.database.pool_options();
+    settings.public_url = args.public_url;
+    settings.max_body_bytes = args.max_body_bytes;
+    settings.workers = args.workers;
+
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(&settings, database)
+            .with_context(|| format!("listening on {}", settings.bind))?;
+        let base = format!("http://{}", app.address());
+        println!("customer-relations listening on {base}{SERVICE_PATH}");
+        println!("WSDL: {base}{SERVICE_PATH}?wsdl");
+        println!("Database: {}", settings.database);
+        std::io::stdout().flush().ok();
+        app.run_until_stopped().await.context("serving")
+    })
+}

@@ -1,0 +1,47 @@
+//! The seams between the rules and whatever keeps the data. The built-in
+//! implementation is the diesel store; a deployment can put its own customer
+//! system behind [`CustomerDirectory`].
+
+use super::{CustomerRelation, InternalError, RelationType, ValidRelation, Validity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerRecord {
+    pub customer_number: i32,
+    pub validity: Validity,
+}
+
+/// Read access to the customer register.
+pub trait CustomerDirectory {
+    fn relation_type(&mut self, code: &str) -> Result<Option<RelationType>, InternalError>;
+    fn relation_types(&mut self) -> Result<Vec<RelationType>, InternalError>;
+    fn customer(&mut self, customer_number: i32) -> Result<Option<CustomerRecord>, InternalError>;
+    /// Whether a valid title has this code.
+    fn title_is_usable(&mut self, code: &str) -> Result<bool, InternalError>;
+    /// Whether the customer has or had a subscription to the title.
+    fn has_subscription(
+        &mut self,
+        customer_number: i32,
+        title_code: &str,
+    ) -> Result<bool, InternalError>;
+    /// Whether a valid user has this (lower-cased) e-mail address.
+    fn user_is_usable(&mut self, email: &str) -> Result<bool, InternalError>;
+}
+
+/// The outcome of an insert under the uniqueness rule.
+#[derive(Debug)]
+pub enum Inserted {
+    New(CustomerRelation),
+    Duplicate { existing_id: i64 },
+}
+
+/// Where relations are kept. Uniqueness is the repository's job, so that it
+/// holds under concurrency (CONTRACT §4 step 5).
+pub trait RelationRepository {
+    fn insert_relation(&mut self, relation: &ValidRelation) -> Result<Inserted, InternalError>;
+    fn relations_of_customer(
+        &mut self,
+        customer_number: i32,
+    ) -> Result<Vec<CustomerRelation>, InternalError>;
+    /// Whether a relation with that Id existed and is now gone.
+    fn delete_relation(&mut self, id: i64) -> Result<bool, InternalError>;
+}

@@ -1,0 +1,221 @@
+//! The rules of CONTRACT §4, in their order. Each step runs only when the
+//! steps before it passed, so a request gets the fault of the first rule it
+//! breaks (step 3 reports all of its field rules at once).
+
+use super::fields::CanonicalReference;
+use super::{
+    ADDITIONAL_VALUE_MAX_CHARS, Caller, CustomerDirectory, CustomerRelation, FieldError, Inserted,
+    NewCustomerRelation, REFERENCE_MAX_CHARS, ReferenceType, RelationError, RelationRepository,
+    RelationType, SOURCE_MAX_CHARS, TitleMode, ValidRelation, Validity,
+};
+
+pub fn create_relation<S>(
+    store: &mut S,
+    request: NewCustomerRelation,
+    caller: &Caller,
+) -> Result<CustomerRelation, RelationError>
+where
+    S: CustomerDirectory + RelationRepository,
+{
+    // 1. The relation type exists.
+    let relation_type = store
+        .relation_type(&request.relation_type_code)?
+        .ok_or_else(|| RelationError::RelationTypeNotFound {
+            code: request.relation_type_code.clone(),
+        })?;
+
+    // 2. The owning customer exists and is valid.
+    match store.customer(request.customer_number)? {
+        Some(customer) if customer.validity == Validity::Valid => {}
+        found => {
+            return Err(RelationError::CustomerNotFound {
+                customer_number: request.customer_number,
+                exists_but_invalid: found.is_some(),
+            });
+        }
+    }
+
+    // 3. Field rules, all reported together.
+    let errors = field_errors(store, &relation_type, &request)?;
+    if !errors.is_empty() {
+        return Err(RelationError::EntityValidation(errors));
+    }
+    let reference = request
+        .reference
+        .as_deref()
+        .expect("step 3 refuses a missing reference");
+
+    // 4. The reference, by the type's reference type.
+    let canonical = check_reference(
+        store,
+        &relation_type,
+        reference,
+        request.title_code.as_deref(),
+    )?;
+
+    // 5. Uniqueness, decided by the repository.
+    let relation = ValidRelation {
+        customer_number: request.customer_number,
+        relation_type_code: relation_type.code,
+        reference_type: relation_type.reference_type,
+        reference: canonical,
+        title_code: request.title_code,
+        additional_value: request.additional_value,
+        source: request.source,
+        created_by: caller.name().to_owned(),
+    };
+    match store.insert_relation(&relation)? {
+        Inserted::New(created) => Ok(created),
+        Inserted::Duplicate { existing_id } => Err(RelationError::AlreadyExists { existing_id }),
+    }
+}
+
+fn field_errors<S: CustomerDirectory>(
+    store: &mut S,
+    relation_type: &RelationType,
+    request: &NewCustomerRelation,
+) -> Result<Vec<FieldError>, RelationError> {
+    let mut errors = Vec::new();
+    let mut error = |field, message: String| errors.push(FieldError { field, message });
+
+    match request.reference.as_deref() {
+        None => error("Reference", "Reference is required.".into()),
+        Some(r) if r.trim().is_empty() => error("Reference", "Reference must not be blank.".into()),
+        Some(r) => {
+            if let Some(message) = too_long("Reference", r, REFERENCE_MAX_CHARS) {
+                error("Reference", message);
+            }
+        }
+    }
+    if let Some(message) = request
+        .additional_value
+        .as_deref()
+        .and_then(|v| too_long("AdditionalValue", v, ADDITIONAL_VALUE_MAX_CHARS))
+    {
+        error("AdditionalValue", message);
+    }
+    if let Some(message) = request
+        .source
+        .as_deref()
+        .and_then(|v| too_long("Source", v, SOURCE_MAX_CHARS))
+    {
+        error("Source", message);
+    }
+
+    let code = &relation_type.code;
+    match (relation_type.title_mode, request.title_code.as_deref()) {
+        (TitleMode::Required, None) => error(
+            "TitleCode",
+            format!("TitleCode is required for relation type '{code}'."),
+        ),
+        (TitleMode::Forbidden, Some(_)) => error(
+            "TitleCode",
+            format!("TitleCode must not be given for relation type '{code}'."),
+        ),
+        (_, Some(title)) if !store.title_is_usable(title)? => error(
+            "TitleCode",
+            format!("TitleCode '{title}' does not name a valid title."),
+        ),
+        _ => {}
+    }
+    Ok(errors)
+}
+
+fn too_long(field: &str, value: &str, max: usize) -> Option<String> {
+    let chars = value.chars().count();
+    (chars > max).then(|| format!("{field} must be at most {max} characters; it has {chars}."))
+}
+
+fn check_reference<S: CustomerDirectory>(
+    store: &mut S,
+    relation_type: &RelationType,
+    reference: &str,
+    title_code: Option<&str>,
+) -> Result<CanonicalReference, RelationError> {
+    let invalid = |reason: String| RelationError::InvalidReference {
+        relation_type_code: relation_type.code.clone(),
+        reference_type: relation_type.reference_type,
+        reference: reference.to_owned(),
+        reason,
+    };
+
+    match relation_type.reference_type {
+        ReferenceType::External => Ok(CanonicalReference::External(reference.to_owned())),
+        ReferenceType::Customer | ReferenceType::Subscription => {
+            let canonical = CanonicalReference::customer_number(reference).ok_or_else(|| {
+                invalid(format!("Reference '{reference}' is not a customer number."))
+            })?;
+            let CanonicalReference::CustomerNumber(number) = canonical else {
+                unreachable!("customer_number() yields a customer number")
+            };
+            match store.customer(number)? {
+                Some(c) if c.validity == Validity::Valid => {}
+                Some(_) => return Err(invalid(format!("Customer {number} is not valid."))),
+                None => {
+                    return Err(invalid(format!(
+                        "There is no customer with number {number}."
+                    )));
+                }
+            }
+            if relation_type.reference_type == ReferenceType::Subscription {
+                let title = title_code.ok_or_else(|| {
+                    invalid(format!(
+                        "Relation type '{}' refers to subscriptions, so a TitleCode must be given.",
+                        relation_type.code
+                    ))
+                })?;
+                if !store.has_subscription(number, title)? {
+                    return Err(invalid(format!(
+                        "Customer {number} has never subscribed to title '{title}'."
+                    )));
+                }
+            }
+            Ok(canonical)
+        }
+        ReferenceType::User => {
+            let canonical = CanonicalReference::email(reference).ok_or_else(|| {
+                invalid(format!("Reference '{reference}' is not an e-mail address."))
+            })?;
+            if !store.user_is_usable(&canonical.as_stored())? {
+                return Err(invalid(format!(
+                    "There is no user with e-mail address '{canonical}' in the user register."
+                )));
+            }
+            Ok(canonical)
+        }
+    }
+}
+
+/// All relations of a customer, valid or not; ordered by Id.
+pub fn relations_of_customer<S>(
+    store: &mut S,
+    customer_number: i32,
+) -> Result<Vec<CustomerRelation>, RelationError>
+where
+    S: CustomerDirectory + RelationRepository,
+{
+    if store.customer(customer_number)?.is_none() {
+        return Err(RelationError::CustomerNotFound {
+            customer_number,
+            exists_but_invalid: false,
+        });
+    }
+    Ok(store.relations_of_customer(customer_number)?)
+}
+
+pub fn delete_relation<S: RelationRepository>(store: &mut S, id: i64) -> Result<(), RelationError> {
+    if store.delete_relation(id)? {
+        Ok(())
+    } else {
+        Err(RelationError::RelationNotFound { id })
+    }
+}
+
+/// All relation types, ordered by code.
+pub fn relation_types<S: CustomerDirectory>(
+    store: &mut S,
+) -> Result<Vec<RelationType>, RelationError> {
+    let mut types = store.relation_types()?;
+    types.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(types)
+}

@@ -1,0 +1,37 @@
+//! Everything the server is configured with.
+
+use crate::soap::XmlLimits;
+use crate::store::{DatabaseUrl, PoolOptions};
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/customer-relations.db";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port.
+    pub bind: String,
+    pub database: DatabaseUrl,
+    pub pool: PoolOptions,
+    /// Base URL clients reach the service at, for the WSDL's address; when
+    /// unset, it is built from the request's Host.
+    pub public_url: Option<String>,
+    pub max_body_bytes: usize,
+    pub xml_limits: XmlLimits,
+    /// HTTP worker threads; `None` for one per CPU core.
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    pub fn new(bind: impl Into<String>, database: DatabaseUrl) -> Self {
+        Self {
+            bind: bind.into(),
+            database,
+            pool: PoolOptions::default(),
+            public_url: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            xml_limits: XmlLimits::default(),
+            workers: None,
+        }
+    }
+}

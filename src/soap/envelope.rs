@@ -1,0 +1,180 @@
+//! The SOAP envelope: its version, its header blocks and the one element of
+//! its Body.
+
+use super::fault::Fault;
+use super::xml_tree::{XmlElement, XmlLimits, parse_document};
+use super::{SOAP11_ENV, SOAP12_ENV, SoapVersion};
+
+const SOAP11_ACTOR_NEXT: &str = "http://schemas.xmlsoap.org/soap/actor/next";
+const SOAP12_ROLE_NEXT: &str = "http://www.w3.org/2003/05/soap-envelope/role/next";
+const SOAP12_ROLE_ULTIMATE: &str = "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver";
+
+/// A header block the service was told it must understand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderBlock {
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug)]
+pub struct Envelope {
+    pub version: SoapVersion,
+    /// Header blocks addressed to this service with mustUnderstand set.
+    pub must_understand: Vec<HeaderBlock>,
+    /// The Body's one child: the operation element.
+    pub operation: XmlElement,
+}
+
+/// The SOAP version that a Content-Type's media type stands for.
+pub fn media_type_version(content_type: &str) -> Option<SoapVersion> {
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if media_type.eq_ignore_ascii_case("text/xml") {
+        Some(SoapVersion::V11)
+    } else if media_type.eq_ignore_ascii_case("application/soap+xml") {
+        Some(SoapVersion::V12)
+    } else {
+        None
+    }
+}
+
+impl Envelope {
+    /// Reads an envelope. Faults that happen before the envelope's version is
+    /// known are written in `fallback`, the version the Content-Type named.
+    pub fn parse(
+        xml: &str,
+        limits: &XmlLimits,
+        fallback: SoapVersion,
+    ) -> Result<Self, (SoapVersion, Fault)> {
+        let root =
+            parse_document(xml, limits).map_err(|reason| (fallback, Fault::client(reason)))?;
+        if root.name != "Envelope" {
+            return Err((
+                fallback,
+                Fault::client(format!(
+                    "The request is not a SOAP envelope: its root element is {}.",
+                    root.qualified_name()
+                )),
+            ));
+        }
+        let version = match root.namespace.as_deref() {
+            Some(SOAP11_ENV) => SoapVersion::V11,
+            Some(SOAP12_ENV) => SoapVersion::V12,
+            other => {
+                return Err((
+                    fallback,
+                    Fault::VersionMismatch(format!(
+                        "The envelope namespace '{}' is not SOAP 1.1 ({SOAP11_ENV}) or SOAP 1.2 ({SOAP12_ENV}).",
+                        other.unwrap_or("")
+                    )),
+                ));
+            }
+        };
+        let fail = |reason: String| (version, Fault::client(reason));
+        let env_ns = version.envelope_namespace();
+        if !root.text.trim().is_empty() {
+            return Err(fail(
+                "The Envelope holds text; only Header and Body are allowed.".into(),
+            ));
+        }
+
+        let mut children = root.children.into_iter();
+        let mut header = None;
+        let mut body = None;
+        for child in children.by_ref() {
+            if child.is(env_ns, "Header") && header.is_none() && body.is_none() {
+                header = Some(child);
+            } else if child.is(env_ns, "Body") && body.is_none() {
+                body = Some(child);
+            } else if version == SoapVersion::V11
+                && body.is_some()
+                && child.namespace.as_deref() != Some(env_ns)
+            {
+                // SOAP 1.1 allows further namespace-qualified elements after the Body.
+                if child.namespace.is_none() {
+                    return Err(fail(format!(
+                        "The Envelope holds the unqualified element {}.",
+                        child.name
+                    )));
+                }
+            } else {
+                return Err(fail(format!(
+                    "The Envelope holds {} where only one Header followed by one Body is allowed.",
+                    child.qualified_name()
+                )));
+            }
+        }
+        let body = body.ok_or_else(|| fail("The envelope has no Body.".into()))?;
+
+        let must_understand = header
+            .map(|h| understood_headers(version, h))
+            .unwrap_or_default();
+
+        if !body.text.trim().is_empty() {
+            return Err(fail(
+                "The Body holds text; it must hold one operation element.".into(),
+            ));
+        }
+        let mut operations = body.children.into_iter();
+        let operation = operations
+            .next()
+            .ok_or_else(|| fail("The Body is empty; it must hold one operation element.".into()))?;
+        if operations.next().is_some() {
+            return Err(fail(
+                "The Body holds more than one element; it must hold one operation element.".into(),
+            ));
+        }
+        Ok(Self {
+            version,
+            must_understand,
+            operation,
+        })
+    }
+}
+
+/// Header blocks addressed to this node (no actor/role, or next, or the
+/// ultimate receiver) that carry mustUnderstand. The service understands no
+/// header block, so each of them is a MustUnderstand fault.
+fn understood_headers(version: SoapVersion, header: XmlElement) -> Vec<HeaderBlock> {
+    let env_ns = version.envelope_namespace();
+    header
+        .children
+        .into_iter()
+        .filter(|block| {
+            let must = block
+                .attribute(Some(env_ns), "mustUnderstand")
+                .map(str::trim);
+            let must = matches!(must, Some("1") | Some("true"));
+            let for_us = match version {
+                SoapVersion::V11 => matches!(
+                    block.attribute(Some(env_ns), "actor"),
+                    None | Some(SOAP11_ACTOR_NEXT)
+                ),
+                SoapVersion::V12 => matches!(
+                    block.attribute(Some(env_ns), "role"),
+                    None | Some(SOAP12_ROLE_NEXT) | Some(SOAP12_ROLE_ULTIMATE)
+                ),
+            };
+            must && for_us
+        })
+        .map(|block| HeaderBlock {
+            namespace: block.namespace,
+            name: block.name,
+        })
+        .collect()
+}
+
+/// A successful response: the payload in an envelope of `version`.
+pub fn response_envelope(version: SoapVersion, payload: super::XmlOut) -> Vec<u8> {
+    let p = version.prefix();
+    let mut out = super::XmlOut::new();
+    out.declaration();
+    out.open(
+        &format!("{p}:Envelope"),
+        &[(&format!("xmlns:{p}"), version.envelope_namespace())],
+    );
+    out.open(&format!("{p}:Body"), &[]);
+    out.append(payload);
+    out.close(&format!("{p}:Body"));
+    out.close(&format!("{p}:Envelope"));
+    out.into_bytes()
+}

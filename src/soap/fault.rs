@@ -1,0 +1,268 @@
+//! Every fault the service sends, rendered in one place for either SOAP
+//! version.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, ResponseError};
+
+use super::envelope::HeaderBlock;
+use super::xml_out::XmlOut;
+use super::{SoapVersion, TNS};
+use crate::relations::RelationError;
+
+#[derive(Debug)]
+pub enum Fault {
+    /// The envelope is of a SOAP version the service does not speak.
+    VersionMismatch(String),
+    /// Header blocks marked mustUnderstand that the service does not know.
+    MustUnderstand(Vec<HeaderBlock>),
+    /// The request itself is wrong: not XML, not SOAP, unknown operation,
+    /// not valid against the schema. `status` overrides the HTTP status
+    /// where HTTP has a better word (413, 415).
+    Client {
+        reason: String,
+        status: Option<StatusCode>,
+    },
+    /// One of the typed faults of the relation API (never `Internal`).
+    Typed(RelationError),
+    /// The server failed. Says nothing but the request id.
+    Server { request_id: String },
+}
+
+impl Fault {
+    pub fn client(reason: impl Into<String>) -> Self {
+        Self::Client {
+            reason: reason.into(),
+            status: None,
+        }
+    }
+
+    pub fn client_with_status(reason: impl Into<String>, status: StatusCode) -> Self {
+        Self::Client {
+            reason: reason.into(),
+            status: Some(status),
+        }
+    }
+
+    /// Maps a rule failure to its fault; an internal error is logged with the
+    /// request id and leaves only that id for the client.
+    pub fn from_relation_error(error: RelationError, request_id: &str) -> Self {
+        match error {
+            RelationError::Internal(internal) => {
+                log::error!("request_id={request_id} internal error: {internal}");
+                Self::Server {
+                    request_id: request_id.to_owned(),
+                }
+            }
+            typed => Self::Typed(typed),
+        }
+    }
+
+    /// The fault's name as the request log shows it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::VersionMismatch(_) => "VersionMismatch",
+            Self::MustUnderstand(_) => "MustUnderstand",
+            Self::Client { .. } => "Client",
+            Self::Typed(e) => typed_fault_name(e),
+            Self::Server { .. } => "Server",
+        }
+    }
+
+    fn reason(&self) -> String {
+        match self {
+            Self::VersionMismatch(reason) | Self::Client { reason, .. } => reason.clone(),
+            Self::MustUnderstand(blocks) => {
+                let names: Vec<_> = blocks
+                    .iter()
+                    .map(|b| match &b.namespace {
+                        Some(ns) => format!("{{{ns}}}{}", b.name),
+                        None => b.name.clone(),
+                    })
+                    .collect();
+                format!(
+                    "The service does not understand the header block(s) {} marked mustUnderstand.",
+                    names.join(", ")
+                )
+            }
+            Self::Typed(e) => e.to_string(),
+            Self::Server { request_id } => format!(
+                "The server could not process the request. Quote request id {request_id} when reporting it."
+            ),
+        }
+    }
+
+    fn code(&self, version: SoapVersion) -> &'static str {
+        match (self, version) {
+            (Self::VersionMismatch(_), _) => "VersionMismatch",
+            (Self::MustUnderstand(_), _) => "MustUnderstand",
+            (Self::Client { .. } | Self::Typed(_), SoapVersion::V11) => "Client",
+            (Self::Client { .. } | Self::Typed(_), SoapVersion::V12) => "Sender",
+            (Self::Server { .. }, SoapVersion::V11) => "Server",
+            (Self::Server { .. }, SoapVersion::V12) => "Receiver",
+        }
+    }
+
+    /// SOAP 1.1 sends every fault with 500; SOAP 1.2 sends Sender faults
+    /// with 400 and the others with 500.
+    fn status(&self, version: SoapVersion) -> StatusCode {
+        match (self, version) {
+            (
+                Self::Client {
+                    status: Some(s), ..
+                },
+                _,
+            ) => *s,
+            (Self::Client { .. } | Self::Typed(_), SoapVersion::V12) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+fn typed_fault_name(error: &RelationError) -> &'static str {
+    match error {
+        RelationError::RelationTypeNotFound { .. } => "RelationTypeNotFoundFault",
+        RelationError::CustomerNotFound { .. } => "CustomerNotFoundFault",
+        RelationError::EntityValidation(_) => "EntityValidationFault",
+        RelationError::InvalidReference { .. } => "InvalidReferenceFault",
+        RelationError::AlreadyExists { .. } => "CustomerRelationAlreadyExistsFault",
+        RelationError::RelationNotFound { .. } => "CustomerRelationNotFoundFault",
+        RelationError::Internal(_) => "Server",
+    }
+}
+
+/// The detail element of a typed fault: `Message` first, then its fields.
+fn write_detail(out: &mut XmlOut, error: &RelationError) {
+    let name = typed_fault_name(error);
+    out.open(name, &[("xmlns", TNS)]);
+    out.text_element("Message", &error.to_string());
+    match error {
+        RelationError::RelationTypeNotFound { code } => out.text_element("RelationTypeCode", code),
+        RelationError::CustomerNotFound {
+            customer_number, ..
+        } => out.text_element("CustomerNumber", &customer_number.to_string()),
+        RelationError::EntityValidation(errors) => {
+            out.open("ValidationErrors", &[]);
+            for e in errors {
+                out.open("ValidationError", &[]);
+                out.text_element("Field", e.field);
+                out.text_element("Message", &e.message);
+                out.close("ValidationError");
+            }
+            out.close("ValidationErrors");
+        }
+        RelationError::InvalidReference {
+            relation_type_code,
+            reference_type,
+            reference,
+            ..
+        } => {
+            out.text_element("RelationTypeCode", relation_type_code);
+            out.text_element("ReferenceType", reference_type.as_str());
+            out.text_element("Reference", reference);
+        }
+        RelationError::AlreadyExists { existing_id } => {
+            out.text_element("ExistingId", &existing_id.to_string())
+        }
+        RelationError::RelationNotFound { id } => out.text_element("Id", &id.to_string()),
+        RelationError::Internal(_) => {}
+    }
+    out.close(name);
+}
+
+/// A fault on its way out, in the SOAP version of the request.
+#[derive(Debug)]
+pub struct SoapError {
+    pub version: SoapVersion,
+    pub fault: Fault,
+}
+
+impl fmt::Display for SoapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.fault.name(), self.fault.reason())
+    }
+}
+
+impl SoapError {
+    pub fn new(version: SoapVersion, fault: Fault) -> Self {
+        Self { version, fault }
+    }
+
+    pub fn to_xml(&self) -> Vec<u8> {
+        let version = self.version;
+        let p = version.prefix();
+        let q = |local: &str| format!("{p}:{local}");
+        let code = q(self.fault.code(version));
+        let mut out = XmlOut::new();
+        out.declaration();
+        out.open(
+            &q("Envelope"),
+            &[(&format!("xmlns:{p}"), version.envelope_namespace())],
+        );
+        if let (SoapVersion::V12, Fault::MustUnderstand(blocks)) = (version, &self.fault) {
+            out.open(&q("Header"), &[]);
+            for block in blocks {
+                let qname = if block.namespace.is_some() {
+                    format!("h:{}", block.name)
+                } else {
+                    block.name.clone()
+                };
+                let mut attributes = vec![("qname", qname.as_str())];
+                if let Some(ns) = &block.namespace {
+                    attributes.push(("xmlns:h", ns));
+                }
+                out.empty(&q("NotUnderstood"), &attributes);
+            }
+            out.close(&q("Header"));
+        }
+        out.open(&q("Body"), &[]);
+        out.open(&q("Fault"), &[]);
+        match version {
+            SoapVersion::V11 => {
+                out.text_element("faultcode", &code);
+                out.text_element("faultstring", &self.fault.reason());
+                if let Fault::Typed(error) = &self.fault {
+                    out.open("detail", &[]);
+                    write_detail(&mut out, error);
+                    out.close("detail");
+                }
+            }
+            SoapVersion::V12 => {
+                out.open(&q("Code"), &[]);
+                out.text_element(&q("Value"), &code);
+                out.close(&q("Code"));
+                out.open(&q("Reason"), &[]);
+                out.text_element_with(&q("Text"), &[("xml:lang", "en")], &self.fault.reason());
+                out.close(&q("Reason"));
+                if let Fault::Typed(error) = &self.fault {
+                    out.open(&q("Detail"), &[]);
+                    write_detail(&mut out, error);
+                    out.close(&q("Detail"));
+                }
+            }
+        }
+        out.close(&q("Fault"));
+        out.close(&q("Body"));
+        out.close(&q("Envelope"));
+        out.into_bytes()
+    }
+}
+
+impl ResponseError for SoapError {
+    fn status_code(&self) -> StatusCode {
+        self.fault.status(self.version)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .insert_header(ContentType(
+                self.version
+                    .content_type()
+                    .parse()
+                    .expect("a valid media type"),
+            ))
+            .body(self.to_xml())
+    }
+}

@@ -1,0 +1,298 @@
+//! A namespace-resolved element tree, read with quick-xml's `NsReader`.
+//! SOAP payloads are small; a tree keeps the message decoders simple. The
+//! reader refuses DTDs, processing instructions and unknown entities, and
+//! stops at the configured limits before doing any work.
+
+use quick_xml::XmlVersion;
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::Event;
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlAttribute {
+    pub namespace: Option<String>,
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XmlElement {
+    pub namespace: Option<String>,
+    pub name: String,
+    /// Prefix used in the document; only kept to name header blocks.
+    pub prefix: Option<String>,
+    pub attributes: Vec<XmlAttribute>,
+    pub children: Vec<XmlElement>,
+    /// Character data directly inside this element, concatenated.
+    pub text: String,
+}
+
+impl XmlElement {
+    pub fn is(&self, namespace: &str, name: &str) -> bool {
+        self.namespace.as_deref() == Some(namespace) && self.name == name
+    }
+
+    pub fn attribute(&self, namespace: Option<&str>, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|a| a.namespace.as_deref() == namespace && a.name == name)
+            .map(|a| a.value.as_str())
+    }
+
+    /// `{namespace}name`, for messages.
+    pub fn qualified_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{{{ns}}}{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Limits on what a request may hold.
+#[derive(Debug, Clone)]
+pub struct XmlLimits {
+    pub max_depth: usize,
+    pub max_elements: usize,
+    pub max_attributes: usize,
+    pub max_text_bytes: usize,
+}
+
+impl Default for XmlLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 32,
+            max_elements: 10_000,
+            max_attributes: 64,
+            max_text_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Parses a whole document into its root element. The error is a sentence
+/// fit for a Client fault.
+pub fn parse_document(xml: &str, limits: &XmlLimits) -> Result<XmlElement, String> {
+    let mut reader = NsReader::from_str(xml);
+    reader.config_mut().check_end_names = true;
+    reader.config_mut().expand_empty_elements = true;
+
+    let mut stack: Vec<XmlElement> = Vec::new();
+    let mut root: Option<XmlElement> = None;
+    let mut elements = 0usize;
+
+    loop {
+        let (resolved, event) = reader
+            .read_resolved_event()
+            .map_err(|e| format!("The request is not well-formed XML: {e}."))?;
+        let namespace = match &resolved {
+            ResolveResult::Bound(ns) => Some(ns.into_inner().to_owned()),
+            ResolveResult::Unbound => None,
+            ResolveResult::Unknown(prefix) => {
+                return Err(format!(
+                    "The request is not well-formed XML: the prefix '{prefix}' is not declared."
+                ));
+            }
+        };
+        match event {
+            Event::Start(start) => {
+                if root.is_some() {
+                    return Err("The request has content after its root element.".into());
+                }
+                elements += 1;
+                if elements > limits.max_elements {
+                    return Err(format!(
+                        "The request has more than {} elements.",
+                        limits.max_elements
+                    ));
+                }
+                if stack.len() >= limits.max_depth {
+                    return Err(format!(
+                        "The request nests elements deeper than {} levels.",
+                        limits.max_depth
+                    ));
+                }
+                let mut attributes = Vec::new();
+                for attribute in start.attributes() {
+                    let attribute = attribute
+                        .map_err(|e| format!("The request is not well-formed XML: {e}."))?;
+                    if attribute.key.as_namespace_binding().is_some() {
+                        continue;
+                    }
+                    if attributes.len() >= limits.max_attributes {
+                        return Err(format!(
+                            "An element of the request has more than {} attributes.",
+                            limits.max_attributes
+                        ));
+                    }
+                    let (ns, local) = reader.resolver().resolve_attribute(attribute.key);
+                    let namespace = match ns {
+                        ResolveResult::Bound(ns) => Some(ns.into_inner().to_owned()),
+                        ResolveResult::Unbound => None,
+                        ResolveResult::Unknown(prefix) => {
+                            return Err(format!(
+                                "The request is not well-formed XML: the prefix '{prefix}' is not declared."
+                            ));
+                        }
+                    };
+                    let value = attribute
+                        .normalized_value(XmlVersion::Implicit1_0)
+                        .map_err(|e| format!("The request is not well-formed XML: {e}."))?
+                        .into_owned();
+                    attributes.push(XmlAttribute {
+                        namespace,
+                        name: local.into_inner().to_owned(),
+                        value,
+                    });
+                }
+                let name = start.name();
+                stack.push(XmlElement {
+                    namespace,
+                    name: name.local_name().into_inner().to_owned(),
+                    prefix: name.prefix().map(|p| p.into_inner().to_owned()),
+                    attributes,
+                    children: Vec::new(),
+                    text: String::new(),
+                });
+            }
+            Event::End(_) => {
+                let element = stack.pop().expect("check_end_names pairs every end");
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(element),
+                    None => root = Some(element),
+                }
+            }
+            Event::Text(text) => push_text(&mut stack, &text.xml10_content(), limits)?,
+            Event::CData(data) => push_text(&mut stack, &data.xml10_content(), limits)?,
+            Event::GeneralRef(reference) => {
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    Ok(None) => resolve_predefined_entity(&reference)
+                        .ok_or_else(|| {
+                            format!(
+                                "The request refers to the entity '&{};', which is not defined: DTDs and entities are not accepted.",
+                                &*reference
+                            )
+                        })?
+                        .to_owned(),
+                    Err(e) => return Err(format!("The request is not well-formed XML: {e}.")),
+                };
+                push_text(&mut stack, &resolved, limits)?;
+            }
+            Event::DocType(_) => {
+                return Err("The request has a DOCTYPE: DTDs are not accepted.".into());
+            }
+            Event::PI(_) => {
+                return Err(
+                    "The request has a processing instruction; they are not accepted.".into(),
+                );
+            }
+            Event::Decl(decl) => {
+                if let Some(encoding) = decl.encoding() {
+                    let encoding = encoding
+                        .map_err(|e| format!("The request is not well-formed XML: {e}."))?;
+                    let encoding = encoding.to_ascii_lowercase();
+                    if encoding != "utf-8" && encoding != "utf8" {
+                        return Err(format!(
+                            "The request declares the encoding '{encoding}'; only UTF-8 is accepted."
+                        ));
+                    }
+                }
+            }
+            // expand_empty_elements turns <a/> into Start and End.
+            Event::Empty(_) | Event::Comment(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if !stack.is_empty() {
+        return Err("The request is not well-formed XML: it ends inside an element.".into());
+    }
+    root.ok_or_else(|| "The request has no XML element.".into())
+}
+
+fn push_text(stack: &mut [XmlElement], text: &str, limits: &XmlLimits) -> Result<(), String> {
+    match stack.last_mut() {
+        Some(element) => {
+            if element.text.len() + text.len() > limits.max_text_bytes {
+                return Err(format!(
+                    "An element of the request holds more than {} bytes of text.",
+                    limits.max_text_bytes
+                ));
+            }
+            element.text.push_str(text);
+            Ok(())
+        }
+        None if text.trim().is_empty() => Ok(()),
+        None => Err("The request has text outside its root element.".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(xml: &str) -> Result<XmlElement, String> {
+        parse_document(xml, &XmlLimits::default())
+    }
+
+    #[test]
+    fn resolves_namespaces_whatever_the_prefix() {
+        for xml in [
+            r#"<a:R xmlns:a="urn:x"><a:C>1</a:C></a:R>"#,
+            r#"<R xmlns="urn:x"><C>1</C></R>"#,
+            r#"<b:R xmlns:b="urn:x"><C xmlns="urn:x">1</C></b:R>"#,
+        ] {
+            let root = parse(xml).unwrap();
+            assert!(root.is("urn:x", "R"), "{xml}");
+            assert!(root.children[0].is("urn:x", "C"), "{xml}");
+            assert_eq!(root.children[0].text, "1");
+        }
+    }
+
+    #[test]
+    fn resolves_predefined_and_character_references() {
+        let root = parse("<r>a &amp; b &#x41;&#66; &lt;&gt;<![CDATA[<c>]]></r>").unwrap();
+        assert_eq!(root.text, "a & b AB <><c>");
+    }
+
+    #[test]
+    fn refuses_dtds_entities_and_processing_instructions() {
+        assert!(
+            parse(r#"<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>"#)
+                .unwrap_err()
+                .contains("DOCTYPE")
+        );
+        assert!(parse("<r>&x;</r>").unwrap_err().contains("entity"));
+        assert!(
+            parse("<?pi x?><r/>")
+                .unwrap_err()
+                .contains("processing instruction")
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_documents() {
+        assert!(parse("<r><a></r>").is_err());
+        assert!(parse("<p:r/>").unwrap_err().contains("prefix"));
+        assert!(parse("<r/><r/>").is_err());
+        assert!(parse("").is_err());
+        assert!(parse(r#"<?xml version="1.0" encoding="ISO-8859-1"?><r/>"#).is_err());
+    }
+
+    #[test]
+    fn stops_at_the_limits() {
+        let limits = XmlLimits {
+            max_depth: 3,
+            max_elements: 5,
+            max_attributes: 2,
+            max_text_bytes: 4,
+        };
+        assert!(parse_document("<a><b><c/></b></a>", &limits).is_ok());
+        assert!(parse_document("<a><b><c><d/></c></b></a>", &limits).is_err());
+        assert!(parse_document("<a><b/><b/><b/><b/></a>", &limits).is_ok());
+        assert!(parse_document("<a><b/><b/><b/><b/><b/></a>", &limits).is_err());
+        assert!(parse_document(r#"<a x="1" y="2"/>"#, &limits).is_ok());
+        assert!(parse_document(r#"<a x="1" y="2" z="3"/>"#, &limits).is_err());
+        assert!(parse_document("<a>1234</a>", &limits).is_ok());
+        assert!(parse_document("<a>12345</a>", &limits).is_err());
+    }
+}

@@ -1,0 +1,74 @@
+// Diesel table definitions for migrations/sqlite.
+
+diesel::table! {
+    titles (code) {
+        code -> Text,
+        name -> Text,
+        validity -> Text,
+    }
+}
+
+diesel::table! {
+    customers (customer_number) {
+        customer_number -> Integer,
+        name -> Text,
+        validity -> Text,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> BigInt,
+        customer_number -> Integer,
+        title_code -> Text,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    users (email) {
+        email -> Text,
+        name -> Nullable<Text>,
+        customer_number -> Nullable<Integer>,
+        validity -> Text,
+    }
+}
+
+diesel::table! {
+    relation_types (code) {
+        code -> Text,
+        name -> Text,
+        reference_type -> Text,
+        title_mode -> Text,
+    }
+}
+
+diesel::table! {
+    customer_relations (id) {
+        id -> BigInt,
+        customer_number -> Integer,
+        relation_type_code -> Text,
+        reference -> Text,
+        title_code -> Nullable<Text>,
+        additional_value -> Nullable<Text>,
+        source -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::joinable!(customer_relations -> relation_types (relation_type_code));
+diesel::joinable!(customer_relations -> customers (customer_number));
+diesel::joinable!(subscriptions -> customers (customer_number));
+diesel::joinable!(subscriptions -> titles (title_code));
+diesel::joinable!(users -> customers (customer_number));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    titles,
+    customers,
+    subscriptions,
+    users,
+    relation_types,
+    customer_relations,
+);
