@@ -1,0 +1,502 @@
+use customer_relations::settings::Settings;
+use customer_relations::startup::Application;
+use customer_relations::store::{Database, DatabaseUrl, PoolOptions, demo_fixtures};
+use tempfile::TempDir;
+
+pub const TNS: &str = "urn:customer-relations:v1";
+pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Soap {
+    V11,
+    V12,
+}
+
+impl Soap {
+    pub const BOTH: [Soap; 2] = [Soap::V11, Soap::V12];
+
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Soap::V11 => SOAP11,
+            Soap::V12 => SOAP12,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Soap::V11 => "text/xml; charset=utf-8",
+            Soap::V12 => "application/soap+xml; charset=utf-8",
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub database_path: std::path::PathBuf,
+    // Dropped last: removes the database folder.
+    _dir: TempDir,
+}
+
+/// The server on a fresh database holding the demo data set.
+pub async fn spawn_app() -> TestApp {
+    spawn(true, |_| {}).await
+}
+
+/// The server on a fresh, empty (but migrated) database.
+pub async fn spawn_empty_app() -> TestApp {
+    spawn(false, |_| {}).await
+}
+
+pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(true, configure).await
+}
+
+async fn spawn(demo: bool, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let database_path = dir.path().join("customer-relations.db");
+    let url = DatabaseUrl::Sqlite(database_path.clone());
+    let mut settings = Settings::new("127.0.0.1:0", url.clone());
+    settings.workers = Some(2);
+    configure(&mut settings);
+    let database = Database::open(&url, &PoolOptions::default()).expect("database opens");
+    database.migrate().expect("migrations run");
+    if demo {
+        database.import(&demo_fixtures()).expect("demo data loads");
+    }
+    let app = Application::build(&settings, database).expect("server binds");
+    let address = format!("http://{}", app.address());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        database_path,
+        _dir: dir,
+    }
+}
+
+/// Text for XML content.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A CreateCustomerRelation request, built field by field.
+#[derive(Debug, Clone, Default)]
+pub struct NewRelation {
+    pub customer: i64,
+    pub relation_type: String,
+    pub reference: Option<String>,
+    pub title: Option<String>,
+    pub additional_value: Option<String>,
+    pub source: Option<String>,
+}
+
+pub fn relation(customer: i64, relation_type: &str, reference: &str) -> NewRelation {
+    NewRelation {
+        customer,
+        relation_type: relation_type.to_owned(),
+        reference: Some(reference.to_owned()),
+        ..NewRelation::default()
+    }
+}
+
+impl NewRelation {
+    pub fn title(mut self, title: &str) -> Self {
+        self.title = Some(title.to_owned());
+        self
+    }
+
+    pub fn additional_value(mut self, value: &str) -> Self {
+        self.additional_value = Some(value.to_owned());
+        self
+    }
+
+    pub fn source(mut self, value: &str) -> Self {
+        self.source = Some(value.to_owned());
+        self
+    }
+
+    /// The operation element, with a default namespace.
+    pub fn to_xml(&self) -> String {
+        let mut fields = format!(
+            "<CustomerNumber>{}</CustomerNumber><RelationTypeCode>{}</RelationTypeCode>",
+            self.customer,
+            escape(&self.relation_type)
+        );
+        for (name, value) in [
+            ("Reference", &self.reference),
+            ("TitleCode", &self.title),
+            ("AdditionalValue", &self.additional_value),
+            ("Source", &self.source),
+        ] {
+            if let Some(value) = value {
+                fields.push_str(&format!("<{name}>{}</{name}>", escape(value)));
+            }
+        }
+        format!(
+            r#"<CreateCustomerRelation xmlns="{TNS}"><CustomerRelation>{fields}</CustomerRelation></CreateCustomerRelation>"#
+        )
+    }
+}
+
+/// An envelope of `version` around `payload`, with the prefix `s`.
+pub fn envelope(version: Soap, payload: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="{}"><s:Body>{payload}</s:Body></s:Envelope>"#,
+        version.namespace()
+    )
+}
+
+pub fn get_relations_xml(customer: i64) -> String {
+    format!(
+        r#"<GetCustomerRelationsByCustomer xmlns="{TNS}"><CustomerNumber>{customer}</CustomerNumber></GetCustomerRelationsByCustomer>"#
+    )
+}
+
+pub fn delete_xml(id: i64) -> String {
+    format!(r#"<DeleteCustomerRelation xmlns="{TNS}"><Id>{id}</Id></DeleteCustomerRelation>"#)
+}
+
+pub fn get_relation_types_xml() -> String {
+    format!(r#"<GetRelationTypes xmlns="{TNS}"/>"#)
+}
+
+impl TestApp {
+    pub fn endpoint(&self) -> String {
+        format!("{}/CustomerRelationService", self.address)
+    }
+
+    /// Posts raw bytes with a Content-Type and, if given, a SOAPAction.
+    pub async fn post(
+        &self,
+        content_type: &str,
+        soap_action: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> SoapResponse {
+        let mut request = self
+            .client
+            .post(self.endpoint())
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some(action) = soap_action {
+            request = request.header("SOAPAction", action);
+        }
+        SoapResponse::read(request.send().await.expect("the server answers")).await
+    }
+
+    /// Sends `payload` in an envelope of `version`.
+    pub async fn call(&self, version: Soap, payload: &str) -> SoapResponse {
+        self.post(version.content_type(), None, envelope(version, payload))
+            .await
+    }
+
+    pub async fn create(&self, relation: &NewRelation) -> SoapResponse {
+        self.call(Soap::V11, &relation.to_xml()).await
+    }
+
+    pub async fn get_relations(&self, customer: i64) -> SoapResponse {
+        self.call(Soap::V11, &get_relations_xml(customer)).await
+    }
+
+    pub async fn delete(&self, id: i64) -> SoapResponse {
+        self.call(Soap::V11, &delete_xml(id)).await
+    }
+
+    /// A raw connection to the service's database, for tests that break it.
+    pub fn raw_sql(&self, sql: &str) {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut conn =
+            diesel::sqlite::SqliteConnection::establish(&self.database_path.to_string_lossy())
+                .expect("the test database opens");
+        conn.batch_execute(sql).expect("the SQL runs");
+    }
+}
+
+/// A relation as the service returned it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub id: i64,
+    pub customer: i64,
+    pub relation_type: String,
+    pub reference_type: String,
+    pub reference: String,
+    pub title: Option<String>,
+    pub additional_value: Option<String>,
+    pub source: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+#[derive(Debug)]
+pub struct SoapResponse {
+    pub status: u16,
+    pub content_type: String,
+    pub request_id: String,
+    pub body: String,
+}
+
+fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    node.children()
+        .find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+fn child_text(node: roxmltree::Node, name: &str) -> Option<String> {
+    child(node, name).map(|c| c.text().unwrap_or("").to_owned())
+}
+
+impl SoapResponse {
+    async fn read(response: reqwest::Response) -> Self {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let content_type = header("content-type");
+        let request_id = header("x-request-id");
+        Self {
+            status: response.status().as_u16(),
+            content_type,
+            request_id,
+            body: response.text().await.expect("a body"),
+        }
+    }
+
+    pub fn document(&self) -> roxmltree::Document<'_> {
+        roxmltree::Document::parse(&self.body)
+            .unwrap_or_else(|e| panic!("not XML ({e}): {}", self.body))
+    }
+
+    /// The envelope's version, from its namespace.
+    pub fn version(&self) -> Soap {
+        match self.document().root_element().tag_name().namespace() {
+            Some(SOAP11) => Soap::V11,
+            Some(SOAP12) => Soap::V12,
+            other => panic!("not a SOAP envelope ({other:?}): {}", self.body),
+        }
+    }
+
+    /// The Body's one element.
+    fn with_payload<T>(&self, f: impl FnOnce(roxmltree::Node) -> T) -> T {
+        let doc = self.document();
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "Envelope", "{}", self.body);
+        let body = child(root, "Body").unwrap_or_else(|| panic!("no Body: {}", self.body));
+        let payload = body
+            .children()
+            .find(|c| c.is_element())
+            .unwrap_or_else(|| panic!("empty Body: {}", self.body));
+        f(payload)
+    }
+
+    pub fn is_fault(&self) -> bool {
+        self.with_payload(|p| p.tag_name().name() == "Fault")
+    }
+
+    /// The fault code as (namespace, local name), resolved against the
+    /// prefixes in scope: `soap:Client` → (SOAP11, "Client").
+    pub fn fault_code(&self) -> (String, String) {
+        self.with_payload(|fault| {
+            assert_eq!(
+                fault.tag_name().name(),
+                "Fault",
+                "not a fault: {}",
+                self.body
+            );
+            let (holder, qname) = match child(fault, "faultcode") {
+                Some(code) => (code, code.text().unwrap_or("").trim().to_owned()),
+                None => {
+                    let value = child(child(fault, "Code").expect("Code"), "Value").expect("Value");
+                    (value, value.text().unwrap_or("").trim().to_owned())
+                }
+            };
+            let (prefix, local) = qname.split_once(':').expect("a qualified fault code");
+            let ns = holder
+                .lookup_namespace_uri(Some(prefix))
+                .unwrap_or_else(|| panic!("fault code prefix {prefix} is not declared"));
+            (ns.to_owned(), local.to_owned())
+        })
+    }
+
+    /// The fault's human-readable text.
+    pub fn fault_reason(&self) -> String {
+        self.with_payload(|fault| {
+            child_text(fault, "faultstring")
+                .or_else(|| child(fault, "Reason").and_then(|r| child_text(r, "Text")))
+                .expect("a fault reason")
+        })
+    }
+
+    /// The detail element of a typed fault, if any, as (namespace, name).
+    pub fn detail_element(&self) -> Option<(String, String)> {
+        self.with_payload(|fault| {
+            let detail = child(fault, "detail").or_else(|| child(fault, "Detail"))?;
+            let element = detail.children().find(|c| c.is_element())?;
+            Some((
+                element.tag_name().namespace().unwrap_or("").to_owned(),
+                element.tag_name().name().to_owned(),
+            ))
+        })
+    }
+
+    /// Asserts this is the typed fault `name` in the service namespace, with
+    /// the Client/Sender code and the status of its SOAP version.
+    pub fn assert_fault(&self, name: &str) -> &Self {
+        assert_eq!(
+            self.detail_element(),
+            Some((TNS.to_owned(), name.to_owned())),
+            "expected {name}: {}",
+            self.body
+        );
+        self.assert_client_fault()
+    }
+
+    /// Asserts a Client (1.1) / Sender (1.2) fault with the right status.
+    pub fn assert_client_fault(&self) -> &Self {
+        let (ns, code) = self.fault_code();
+        match self.version() {
+            Soap::V11 => {
+                assert_eq!(
+                    (ns.as_str(), code.as_str()),
+                    (SOAP11, "Client"),
+                    "{}",
+                    self.body
+                );
+                assert_eq!(self.status, 500, "{}", self.body);
+                assert!(
+                    self.content_type.starts_with("text/xml"),
+                    "{}",
+                    self.content_type
+                );
+            }
+            Soap::V12 => {
+                assert_eq!(
+                    (ns.as_str(), code.as_str()),
+                    (SOAP12, "Sender"),
+                    "{}",
+                    self.body
+                );
+                assert_eq!(self.status, 400, "{}", self.body);
+                assert!(
+                    self.content_type.starts_with("application/soap+xml"),
+                    "{}",
+                    self.content_type
+                );
+            }
+        }
+        self
+    }
+
+    /// A field of the typed fault's detail element.
+    pub fn detail_field(&self, field: &str) -> Option<String> {
+        self.with_payload(|fault| {
+            let detail = child(fault, "detail").or_else(|| child(fault, "Detail"))?;
+            let element = detail.children().find(|c| c.is_element())?;
+            let value = child(element, field)?;
+            assert_eq!(value.tag_name().namespace(), Some(TNS), "{}", self.body);
+            Some(value.text().unwrap_or("").to_owned())
+        })
+    }
+
+    /// The Field of every ValidationError of an EntityValidationFault.
+    pub fn validation_fields(&self) -> Vec<String> {
+        self.with_payload(|fault| {
+            let detail = child(fault, "detail")
+                .or_else(|| child(fault, "Detail"))
+                .expect("detail");
+            let element = child(detail, "EntityValidationFault").expect("EntityValidationFault");
+            let errors = child(element, "ValidationErrors").expect("ValidationErrors");
+            errors
+                .children()
+                .filter(|c| c.is_element())
+                .map(|e| {
+                    assert_eq!(e.tag_name().name(), "ValidationError");
+                    assert!(child_text(e, "Message").is_some_and(|m| !m.is_empty()));
+                    child_text(e, "Field").expect("Field")
+                })
+                .collect()
+        })
+    }
+
+    /// Asserts a successful response whose payload is `{TNS}name`.
+    pub fn assert_ok(&self, name: &str) -> &Self {
+        assert_eq!(self.status, 200, "{}", self.body);
+        self.with_payload(|p| {
+            assert_eq!(p.tag_name().namespace(), Some(TNS), "{}", self.body);
+            assert_eq!(p.tag_name().name(), name, "{}", self.body);
+        });
+        self
+    }
+
+    /// The relation of a CreateCustomerRelationResponse.
+    pub fn relation(&self) -> Relation {
+        self.assert_ok("CreateCustomerRelationResponse");
+        self.with_payload(|p| {
+            parse_relation(child(p, "CustomerRelation").expect("CustomerRelation"))
+        })
+    }
+
+    /// The relations of a GetCustomerRelationsByCustomerResponse.
+    pub fn relations(&self) -> Vec<Relation> {
+        self.assert_ok("GetCustomerRelationsByCustomerResponse");
+        self.with_payload(|p| {
+            child(p, "CustomerRelations")
+                .expect("CustomerRelations")
+                .children()
+                .filter(|c| c.is_element())
+                .map(parse_relation)
+                .collect()
+        })
+    }
+
+    /// (Code, Name, ReferenceType, TitleMode) of a GetRelationTypesResponse.
+    pub fn relation_types(&self) -> Vec<[String; 4]> {
+        self.assert_ok("GetRelationTypesResponse");
+        self.with_payload(|p| {
+            child(p, "RelationTypes")
+                .expect("RelationTypes")
+                .children()
+                .filter(|c| c.is_element())
+                .map(|t| {
+                    ["Code", "Name", "ReferenceType", "TitleMode"]
+                        .map(|f| child_text(t, f).unwrap_or_else(|| panic!("no {f}")))
+                })
+                .collect()
+        })
+    }
+}
+
+fn parse_relation(node: roxmltree::Node) -> Relation {
+    for element in node.descendants().filter(|d| d.is_element()) {
+        assert_eq!(element.tag_name().namespace(), Some(TNS));
+        assert!(
+            element.has_children() || element.tag_name().name() == "CustomerRelation",
+            "empty element {} (absent values must be omitted)",
+            element.tag_name().name()
+        );
+    }
+    let text = |name: &str| child_text(node, name);
+    let audit = child(node, "Audit").expect("Audit");
+    Relation {
+        id: text("Id").expect("Id").parse().expect("Id is xs:long"),
+        customer: text("CustomerNumber")
+            .expect("CustomerNumber")
+            .parse()
+            .expect("xs:int"),
+        relation_type: text("RelationTypeCode").expect("RelationTypeCode"),
+        reference_type: text("ReferenceType").expect("ReferenceType"),
+        reference: text("Reference").expect("Reference"),
+        title: text("TitleCode"),
+        additional_value: text("AdditionalValue"),
+        source: text("Source"),
+        created_at: child_text(audit, "CreatedAt").expect("CreatedAt"),
+        created_by: child_text(audit, "CreatedBy").expect("CreatedBy"),
+    }
+}

@@ -1,0 +1,11 @@
+//! Black-box tests: each starts the real server on port 0 with a fresh
+//! database and speaks SOAP over HTTP to it.
+
+mod cli;
+mod concurrency;
+mod envelopes;
+mod helpers;
+mod import;
+mod server_faults;
+mod worked_cases;
+mod wsdl_contract;

@@ -1,0 +1,192 @@
+//! The WSDL and the code agree: every operation in it is dispatched, every
+//! dispatched operation is in it, each declares the faults it can raise, and
+//! it is served verbatim but for its address.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use customer_relations::operations::Operation;
+
+use crate::helpers::{spawn_app, spawn_with};
+
+const WSDL_FILE: &str = include_str!("../../wsdl/CustomerRelationService.wsdl");
+const WSDL_NS: &str = "http://schemas.xmlsoap.org/wsdl/";
+const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
+
+fn elements<'a, 'i>(
+    doc: &'a roxmltree::Document<'i>,
+    ns: &'a str,
+    name: &'a str,
+) -> impl Iterator<Item = roxmltree::Node<'a, 'i>> + 'a {
+    doc.descendants().filter(move |n| {
+        n.is_element() && n.tag_name().namespace() == Some(ns) && n.tag_name().name() == name
+    })
+}
+
+/// Operation → declared fault names, per portType and binding.
+fn faults_by_operation(
+    doc: &roxmltree::Document,
+    container: &str,
+) -> Vec<BTreeMap<String, BTreeSet<String>>> {
+    elements(doc, WSDL_NS, container)
+        .map(|c| {
+            c.children()
+                .filter(|o| o.is_element() && o.tag_name().name() == "operation")
+                .map(|o| {
+                    let faults = o
+                        .children()
+                        .filter(|f| f.is_element() && f.tag_name().name() == "fault")
+                        .map(|f| f.attribute("name").unwrap().to_owned())
+                        .collect();
+                    (o.attribute("name").unwrap().to_owned(), faults)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_wsdl_and_the_dispatcher_name_the_same_operations() {
+    let doc = roxmltree::Document::parse(WSDL_FILE).unwrap();
+    let dispatched: BTreeSet<String> = Operation::ALL.iter().map(|o| o.name().to_owned()).collect();
+
+    let port_types = faults_by_operation(&doc, "portType");
+    let bindings = faults_by_operation(&doc, "binding");
+    assert_eq!(port_types.len(), 1);
+    assert_eq!(bindings.len(), 2, "a SOAP 1.1 and a SOAP 1.2 binding");
+    for declared in port_types.iter().chain(&bindings) {
+        let names: BTreeSet<String> = declared.keys().cloned().collect();
+        assert_eq!(
+            names, dispatched,
+            "WSDL operations vs dispatched operations"
+        );
+    }
+    for binding in &bindings {
+        assert_eq!(
+            binding, &port_types[0],
+            "bindings declare the portType's faults"
+        );
+    }
+
+    // Each dispatched operation has request and response elements of its name.
+    let schema_elements: BTreeSet<&str> = elements(&doc, XS_NS, "element")
+        .filter(|e| e.parent().is_some_and(|p| p.tag_name().name() == "schema"))
+        .filter_map(|e| e.attribute("name"))
+        .collect();
+    for op in Operation::ALL {
+        assert!(schema_elements.contains(op.name()));
+        assert!(schema_elements.contains(format!("{}Response", op.name()).as_str()));
+        let actions: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.tag_name().name() == "operation" && n.attribute("soapAction").is_some())
+            .filter(|n| n.parent().and_then(|p| p.attribute("name")) == Some(op.name()))
+            .map(|n| n.attribute("soapAction").unwrap().to_owned())
+            .collect();
+        assert_eq!(actions, [op.soap_action(), op.soap_action()]);
+    }
+}
+
+#[test]
+fn every_operation_declares_the_faults_it_can_raise() {
+    let doc = roxmltree::Document::parse(WSDL_FILE).unwrap();
+    let declared = &faults_by_operation(&doc, "portType")[0];
+    let expected: BTreeMap<&str, &[&str]> = BTreeMap::from([
+        (
+            "CreateCustomerRelation",
+            &[
+                "CustomerNotFoundFault",
+                "CustomerRelationAlreadyExistsFault",
+                "EntityValidationFault",
+                "InvalidReferenceFault",
+                "RelationTypeNotFoundFault",
+            ][..],
+        ),
+        (
+            "GetCustomerRelationsByCustomer",
+            &["CustomerNotFoundFault"][..],
+        ),
+        (
+            "DeleteCustomerRelation",
+            &["CustomerRelationNotFoundFault"][..],
+        ),
+        ("GetRelationTypes", &[][..]),
+    ]);
+    for (operation, faults) in expected {
+        let faults: BTreeSet<String> = faults.iter().map(|f| f.to_string()).collect();
+        assert_eq!(declared[operation], faults, "{operation}");
+    }
+    // Each fault has a global detail element of its own name, with a Message.
+    for fault in declared.values().flatten() {
+        let element = elements(&doc, XS_NS, "element")
+            .find(|e| {
+                e.attribute("name") == Some(fault.as_str())
+                    && e.parent().unwrap().tag_name().name() == "schema"
+            })
+            .unwrap_or_else(|| panic!("no global element {fault}"));
+        let type_name = element
+            .attribute("type")
+            .unwrap()
+            .trim_start_matches("tns:");
+        let complex = elements(&doc, XS_NS, "complexType")
+            .find(|t| t.attribute("name") == Some(type_name))
+            .unwrap();
+        assert!(
+            complex
+                .descendants()
+                .any(|d| d.attribute("name") == Some("Message")),
+            "{fault}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_served_wsdl_is_the_file_with_the_request_address() {
+    let app = spawn_app().await;
+    let served = reqwest::get(format!("{}?wsdl", app.endpoint()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let expected = WSDL_FILE.replace(
+        "http://localhost:8080/CustomerRelationService",
+        &app.endpoint(),
+    );
+    assert_eq!(served, expected);
+
+    let behind_proxy = app
+        .client
+        .get(format!("{}?wsdl", app.endpoint()))
+        .header("Host", "crm.example.com")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        behind_proxy.contains(
+            r#"<soap:address location="http://crm.example.com/CustomerRelationService"/>"#
+        )
+    );
+    assert!(behind_proxy.contains(
+        r#"<soap12:address location="http://crm.example.com/CustomerRelationService"/>"#
+    ));
+}
+
+#[tokio::test]
+async fn a_configured_public_url_wins_over_the_host() {
+    let app =
+        spawn_with(|s| s.public_url = Some("https://crm.example.com/relations/".into())).await;
+    let served = reqwest::get(format!("{}?wsdl", app.endpoint()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        served
+            .matches("https://crm.example.com/relations/CustomerRelationService")
+            .count(),
+        2
+    );
+}
