@@ -221,6 +221,21 @@ fn csv_message(e: csv::Error) -> String {
     }
 }
 
+/// Inserts a record, or updates the row with the same key: what makes a
+/// re-import change nothing.
+macro_rules! upsert {
+    ($conn:expr, $table:expr, $key:expr, $record:expr) => {
+        diesel::insert_into($table)
+            .values($record)
+            .on_conflict($key)
+            .do_update()
+            .set($record)
+            .execute($conn)
+            .map(drop)
+            .map_err(db_message)
+    };
+}
+
 fn db_message(e: diesel::result::Error) -> String {
     format!("the database refused the row: {e}")
 }
@@ -281,14 +296,7 @@ fn load_title(conn: &mut SqliteConnection, row: TitleRow) -> Result<(), String> 
         name: &row.name,
         validity: row.validity.unwrap_or(Validity::Valid).as_str(),
     };
-    diesel::insert_into(titles::table)
-        .values(&record)
-        .on_conflict(titles::code)
-        .do_update()
-        .set(&record)
-        .execute(conn)
-        .map(drop)
-        .map_err(db_message)
+    upsert!(conn, titles::table, titles::code, &record)
 }
 
 #[derive(Deserialize)]
@@ -320,14 +328,7 @@ fn load_customer(conn: &mut SqliteConnection, row: CustomerRow) -> Result<(), St
         name: &row.name,
         validity: row.validity.unwrap_or(Validity::Valid).as_str(),
     };
-    diesel::insert_into(customers::table)
-        .values(&record)
-        .on_conflict(customers::customer_number)
-        .do_update()
-        .set(&record)
-        .execute(conn)
-        .map(drop)
-        .map_err(db_message)
+    upsert!(conn, customers::table, customers::customer_number, &record)
 }
 
 #[derive(Deserialize)]
@@ -359,14 +360,7 @@ fn load_relation_type(conn: &mut SqliteConnection, row: RelationTypeRow) -> Resu
         reference_type: row.reference_type.as_str(),
         title_mode: row.title_mode.as_str(),
     };
-    diesel::insert_into(relation_types::table)
-        .values(&record)
-        .on_conflict(relation_types::code)
-        .do_update()
-        .set(&record)
-        .execute(conn)
-        .map(drop)
-        .map_err(db_message)
+    upsert!(conn, relation_types::table, relation_types::code, &record)
 }
 
 #[derive(Deserialize)]
@@ -400,14 +394,7 @@ fn load_user(conn: &mut SqliteConnection, row: UserRow) -> Result<(), String> {
         customer_number: row.customer_number,
         validity: row.validity.unwrap_or(Validity::Valid).as_str(),
     };
-    diesel::insert_into(users::table)
-        .values(&record)
-        .on_conflict(users::email)
-        .do_update()
-        .set(&record)
-        .execute(conn)
-        .map(drop)
-        .map_err(db_message)
+    upsert!(conn, users::table, users::email, &record)
 }
 
 #[derive(Deserialize)]
