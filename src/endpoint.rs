@@ -241,24 +241,20 @@ pub async fn wsdl(request: HttpRequest, state: web::Data<AppState>) -> HttpRespo
 /// `GET /health`: 200 when the database answers, 503 when it does not.
 pub async fn health(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let database = state.database.clone();
-    let answer = web::block(move || database.ping()).await;
+    let answer = web::block(move || database.ping())
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|pinged| pinged.map_err(|e| e.to_string()));
     match answer {
-        Ok(Ok(())) => HttpResponse::Ok()
+        Ok(()) => HttpResponse::Ok()
             .content_type(ContentType::plaintext())
             .body("ok\n"),
-        Ok(Err(error)) => {
-            let id = request_id(&request);
-            log::error!("request_id={id} health check failed: {error}");
-            HttpResponse::ServiceUnavailable()
-                .content_type(ContentType::plaintext())
-                .body(format!("database unavailable; request id {id}\n"))
-        }
         Err(error) => {
             let id = request_id(&request);
             log::error!("request_id={id} health check failed: {error}");
             HttpResponse::ServiceUnavailable()
                 .content_type(ContentType::plaintext())
-                .body(format!("unavailable; request id {id}\n"))
+                .body(format!("database unavailable; request id {id}\n"))
         }
     }
 }

@@ -77,25 +77,14 @@ impl Envelope {
             ));
         }
 
-        let mut children = root.children.into_iter();
+        // WS-I Basic Profile R1011: nothing may follow the Body.
         let mut header = None;
         let mut body = None;
-        for child in children.by_ref() {
+        for child in root.children {
             if child.is(env_ns, "Header") && header.is_none() && body.is_none() {
                 header = Some(child);
             } else if child.is(env_ns, "Body") && body.is_none() {
                 body = Some(child);
-            } else if version == SoapVersion::V11
-                && body.is_some()
-                && child.namespace.as_deref() != Some(env_ns)
-            {
-                // SOAP 1.1 allows further namespace-qualified elements after the Body.
-                if child.namespace.is_none() {
-                    return Err(fail(format!(
-                        "The Envelope holds the unqualified element {}.",
-                        child.name
-                    )));
-                }
             } else {
                 return Err(fail(format!(
                     "The Envelope holds {} where only one Header followed by one Body is allowed.",
