@@ -19,7 +19,7 @@ impl SoapOperation for CreateCustomerRelation {
         request: Self::Request,
         caller: &Caller,
     ) -> Result<Self::Response, RelationError> {
-        relations::create_relation(session, request, caller)
+        relations::create_relation(session.store(), request, caller)
     }
 
     fn encode(out: &mut XmlOut, response: &Self::Response) {

@@ -19,7 +19,7 @@ impl SoapOperation for DeleteCustomerRelation {
         id: Self::Request,
         _caller: &Caller,
     ) -> Result<Self::Response, RelationError> {
-        relations::delete_relation(session, id)
+        relations::delete_relation(session.store(), id)
     }
 
     /// The response element is empty.

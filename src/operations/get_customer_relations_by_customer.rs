@@ -19,7 +19,7 @@ impl SoapOperation for GetCustomerRelationsByCustomer {
         customer_number: Self::Request,
         _caller: &Caller,
     ) -> Result<Self::Response, RelationError> {
-        relations::relations_of_customer(session, customer_number)
+        relations::relations_of_customer(session.store(), customer_number)
     }
 
     fn encode(out: &mut XmlOut, response: &Self::Response) {

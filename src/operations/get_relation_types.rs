@@ -19,7 +19,7 @@ impl SoapOperation for GetRelationTypes {
         _request: Self::Request,
         _caller: &Caller,
     ) -> Result<Self::Response, RelationError> {
-        relations::relation_types(session)
+        relations::relation_types(session.store())
     }
 
     fn encode(out: &mut XmlOut, response: &Self::Response) {

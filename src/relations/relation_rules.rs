@@ -15,7 +15,7 @@ pub fn create_relation<S>(
     caller: &Caller,
 ) -> Result<CustomerRelation, RelationError>
 where
-    S: CustomerDirectory + RelationRepository,
+    S: CustomerDirectory + RelationRepository + ?Sized,
 {
     // 1. The relation type exists.
     let relation_type = store
@@ -70,7 +70,7 @@ where
     }
 }
 
-fn field_errors<S: CustomerDirectory>(
+fn field_errors<S: CustomerDirectory + ?Sized>(
     store: &mut S,
     relation_type: &RelationType,
     request: &NewCustomerRelation,
@@ -126,7 +126,7 @@ fn too_long(field: &str, value: &str, max: usize) -> Option<String> {
     (chars > max).then(|| format!("{field} must be at most {max} characters; it has {chars}."))
 }
 
-fn check_reference<S: CustomerDirectory>(
+fn check_reference<S: CustomerDirectory + ?Sized>(
     store: &mut S,
     relation_type: &RelationType,
     reference: &str,
@@ -192,7 +192,7 @@ pub fn relations_of_customer<S>(
     customer_number: i32,
 ) -> Result<Vec<CustomerRelation>, RelationError>
 where
-    S: CustomerDirectory + RelationRepository,
+    S: CustomerDirectory + RelationRepository + ?Sized,
 {
     if store.customer(customer_number)?.is_none() {
         return Err(RelationError::CustomerNotFound {
@@ -203,7 +203,10 @@ where
     Ok(store.relations_of_customer(customer_number)?)
 }
 
-pub fn delete_relation<S: RelationRepository>(store: &mut S, id: i64) -> Result<(), RelationError> {
+pub fn delete_relation<S: RelationRepository + ?Sized>(
+    store: &mut S,
+    id: i64,
+) -> Result<(), RelationError> {
     if store.delete_relation(id)? {
         Ok(())
     } else {
@@ -212,7 +215,7 @@ pub fn delete_relation<S: RelationRepository>(store: &mut S, id: i64) -> Result<
 }
 
 /// All relation types, ordered by code.
-pub fn relation_types<S: CustomerDirectory>(
+pub fn relation_types<S: CustomerDirectory + ?Sized>(
     store: &mut S,
 ) -> Result<Vec<RelationType>, RelationError> {
     let mut types = store.relation_types()?;

@@ -2,11 +2,13 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// Where the data lives. The scheme picks the backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the data lives. The scheme picks the backend; nothing is tried.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `sqlite:path.db`.
     Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`, as libpq reads it.
+    Postgres(String),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -17,9 +19,7 @@ pub enum DatabaseUrlError {
         "'{0}': in-memory SQLite is not supported, every pooled connection would see another database"
     )]
     InMemory(String),
-    #[error("'{0}': PostgreSQL is not supported by this version yet; use sqlite://PATH")]
-    Postgres(String),
-    #[error("'{0}': unknown database URL scheme; use sqlite://PATH")]
+    #[error("unknown database URL scheme in '{0}'; use sqlite://PATH or postgres://USER@HOST/DB")]
     UnknownScheme(String),
 }
 
@@ -27,9 +27,8 @@ impl FromStr for DatabaseUrl {
     type Err = DatabaseUrlError;
 
     fn from_str(url: &str) -> Result<Self, Self::Err> {
-        let Some((scheme, rest)) = url.split_once(':') else {
-            return Err(DatabaseUrlError::UnknownScheme(url.to_owned()));
-        };
+        let unknown = || DatabaseUrlError::UnknownScheme(redact(url));
+        let (scheme, rest) = url.split_once(':').ok_or_else(unknown)?;
         match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => {
                 let path = rest.strip_prefix("//").unwrap_or(rest);
@@ -42,9 +41,27 @@ impl FromStr for DatabaseUrl {
                     Ok(Self::Sqlite(PathBuf::from(path)))
                 }
             }
-            "postgres" | "postgresql" => Err(DatabaseUrlError::Postgres(url.to_owned())),
-            _ => Err(DatabaseUrlError::UnknownScheme(url.to_owned())),
+            "postgres" | "postgresql" if rest.starts_with("//") => {
+                Ok(Self::Postgres(url.to_owned()))
+            }
+            _ => Err(unknown()),
         }
+    }
+}
+
+/// The URL with any password replaced by `***`, for logs and messages.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -52,7 +69,14 @@ impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            Self::Postgres(url) => f.write_str(&redact(url)),
         }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
     }
 }
 
@@ -61,39 +85,70 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sqlite_urls_name_relative_and_absolute_files() {
-        let sqlite = |s: &str| s.parse::<DatabaseUrl>();
+    fn the_scheme_picks_the_backend() {
+        let parse = |s: &str| s.parse::<DatabaseUrl>();
         assert_eq!(
-            sqlite("sqlite://data/customer-relations.db"),
+            parse("sqlite://data/customer-relations.db"),
             Ok(DatabaseUrl::Sqlite("data/customer-relations.db".into()))
         );
         assert_eq!(
-            sqlite("sqlite:///var/lib/cr.db"),
+            parse("sqlite:///var/lib/cr.db"),
             Ok(DatabaseUrl::Sqlite("/var/lib/cr.db".into()))
         );
         assert_eq!(
-            sqlite("sqlite:cr.db"),
+            parse("sqlite:cr.db"),
             Ok(DatabaseUrl::Sqlite("cr.db".into()))
         );
+        assert_eq!(
+            parse("postgres://cr@db.internal/relations"),
+            Ok(DatabaseUrl::Postgres(
+                "postgres://cr@db.internal/relations".into()
+            ))
+        );
         assert!(matches!(
-            sqlite("sqlite://"),
+            parse("postgresql://x/y"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            parse("sqlite://"),
             Err(DatabaseUrlError::MissingPath(_))
         ));
         assert!(matches!(
-            sqlite("sqlite::memory:"),
+            parse("sqlite::memory:"),
             Err(DatabaseUrlError::InMemory(_))
         ));
         assert!(matches!(
-            sqlite("postgres://x/y"),
-            Err(DatabaseUrlError::Postgres(_))
-        ));
-        assert!(matches!(
-            sqlite("mysql://x"),
+            parse("mysql://x"),
             Err(DatabaseUrlError::UnknownScheme(_))
         ));
         assert!(matches!(
-            sqlite("data.db"),
+            parse("postgres:x"),
             Err(DatabaseUrlError::UnknownScheme(_))
         ));
+        assert!(matches!(
+            parse("data.db"),
+            Err(DatabaseUrlError::UnknownScheme(_))
+        ));
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let url: DatabaseUrl = "postgres://cr:s3cret@db:5432/relations?sslmode=require"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://cr:***@db:5432/relations?sslmode=require"
+        );
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let error = "mysql://cr:s3cret@db/x".parse::<DatabaseUrl>().unwrap_err();
+        assert!(!error.to_string().contains("s3cret"));
+        assert_eq!(
+            "postgres://cr@db/x"
+                .parse::<DatabaseUrl>()
+                .unwrap()
+                .to_string(),
+            "postgres://cr@db/x"
+        );
     }
 }

@@ -5,10 +5,12 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use serde::Deserialize;
 
+use super::DbConnection;
 use super::schema::{customers, relation_types, subscriptions, titles, users};
 use crate::relations::{CanonicalReference, ReferenceType, RegisterCode, TitleMode, Validity};
 
@@ -121,22 +123,16 @@ pub fn read_fixture_dir(dir: &Path) -> Result<Vec<FixtureFile>, ImportError> {
 }
 
 pub(super) fn import(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     files: &[FixtureFile],
 ) -> Result<ImportSummary, ImportError> {
-    conn.immediate_transaction(|conn| {
-        let mut summary = ImportSummary::default();
-        for kind in FILES {
-            for file in files.iter().filter(|f| f.kind() == kind) {
-                let rows = import_file(conn, file)?;
-                summary
-                    .rows
-                    .push((kind.trim_end_matches(".csv").to_owned(), rows));
-            }
-        }
-        Ok(summary)
-    })
-    .map_err(|e: TxError| match e {
+    // SQLite takes its write lock up front, so that a concurrent writer
+    // cannot make the transaction fail half-way; PostgreSQL locks row by row.
+    let imported = match conn {
+        DbConnection::Sqlite(c) => (**c).immediate_transaction(|c| import_all(c, files)),
+        DbConnection::Postgres(c) => (**c).transaction(|c| import_all(c, files)),
+    };
+    imported.map_err(|e: TxError| match e {
         TxError::Import(e) => e,
         TxError::Db(e) => ImportError {
             path: "(database)".into(),
@@ -144,6 +140,22 @@ pub(super) fn import(
             message: e.to_string(),
         },
     })
+}
+
+fn import_all<C: RegisterLoader>(
+    conn: &mut C,
+    files: &[FixtureFile],
+) -> Result<ImportSummary, TxError> {
+    let mut summary = ImportSummary::default();
+    for kind in FILES {
+        for file in files.iter().filter(|f| f.kind() == kind) {
+            let rows = import_file(conn, file)?;
+            summary
+                .rows
+                .push((kind.trim_end_matches(".csv").to_owned(), rows));
+        }
+    }
+    Ok(summary)
 }
 
 enum TxError {
@@ -163,7 +175,7 @@ impl From<diesel::result::Error> for TxError {
     }
 }
 
-fn import_file(conn: &mut SqliteConnection, file: &FixtureFile) -> Result<usize, ImportError> {
+fn import_file<C: RegisterLoader>(conn: &mut C, file: &FixtureFile) -> Result<usize, ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(file.contents.as_bytes());
@@ -180,35 +192,27 @@ fn import_file(conn: &mut SqliteConnection, file: &FixtureFile) -> Result<usize,
             at(line, e.to_string())
         })?;
         let line = record.position().map_or(0, |p| p.line());
-        let mut load = || -> Result<(), String> {
-            match file.kind() {
-                "titles.csv" => load_title(
-                    conn,
-                    record.deserialize(Some(&headers)).map_err(csv_message)?,
-                ),
-                "customers.csv" => load_customer(
-                    conn,
-                    record.deserialize(Some(&headers)).map_err(csv_message)?,
-                ),
-                "relation_types.csv" => load_relation_type(
-                    conn,
-                    record.deserialize(Some(&headers)).map_err(csv_message)?,
-                ),
-                "users.csv" => load_user(
-                    conn,
-                    record.deserialize(Some(&headers)).map_err(csv_message)?,
-                ),
-                "subscriptions.csv" => load_subscription(
-                    conn,
-                    record.deserialize(Some(&headers)).map_err(csv_message)?,
-                ),
-                other => Err(format!("unknown fixture file kind '{other}'")),
+        let loaded = match file.kind() {
+            "titles.csv" => parse(&record, &headers).and_then(|r| conn.load_title(r)),
+            "customers.csv" => parse(&record, &headers).and_then(|r| conn.load_customer(r)),
+            "relation_types.csv" => {
+                parse(&record, &headers).and_then(|r| conn.load_relation_type(r))
             }
+            "users.csv" => parse(&record, &headers).and_then(|r| conn.load_user(r)),
+            "subscriptions.csv" => parse(&record, &headers).and_then(|r| conn.load_subscription(r)),
+            other => Err(format!("unknown fixture file kind '{other}'")),
         };
-        load().map_err(|message| at(line, message))?;
+        loaded.map_err(|message| at(line, message))?;
         count += 1;
     }
     Ok(count)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    record: &csv::StringRecord,
+    headers: &csv::StringRecord,
+) -> Result<T, String> {
+    record.deserialize(Some(headers)).map_err(csv_message)
 }
 
 fn csv_message(e: csv::Error) -> String {
@@ -254,24 +258,6 @@ fn required(field: &str, value: &str) -> Result<(), String> {
     }
 }
 
-fn customer_exists(conn: &mut SqliteConnection, number: i32) -> Result<(), String> {
-    let found = diesel::select(diesel::dsl::exists(customers::table.find(number)))
-        .get_result::<bool>(conn)
-        .map_err(db_message)?;
-    found
-        .then_some(())
-        .ok_or_else(|| format!("customer {number} does not exist"))
-}
-
-fn title_exists(conn: &mut SqliteConnection, code: &str) -> Result<(), String> {
-    let found = diesel::select(diesel::dsl::exists(titles::table.find(code)))
-        .get_result::<bool>(conn)
-        .map_err(db_message)?;
-    found
-        .then_some(())
-        .ok_or_else(|| format!("title '{code}' does not exist"))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TitleRow {
@@ -288,17 +274,6 @@ struct TitleRecord<'a> {
     validity: &'a str,
 }
 
-fn load_title(conn: &mut SqliteConnection, row: TitleRow) -> Result<(), String> {
-    let code = code(&row.code)?;
-    required("name", &row.name)?;
-    let record = TitleRecord {
-        code: &code,
-        name: &row.name,
-        validity: row.validity.unwrap_or(Validity::Valid).as_str(),
-    };
-    upsert!(conn, titles::table, titles::code, &record)
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CustomerRow {
@@ -313,22 +288,6 @@ struct CustomerRecord<'a> {
     customer_number: i32,
     name: &'a str,
     validity: &'a str,
-}
-
-fn load_customer(conn: &mut SqliteConnection, row: CustomerRow) -> Result<(), String> {
-    required("name", &row.name)?;
-    if row.customer_number <= 0 {
-        return Err(format!(
-            "customer_number must be a positive number, not {}",
-            row.customer_number
-        ));
-    }
-    let record = CustomerRecord {
-        customer_number: row.customer_number,
-        name: &row.name,
-        validity: row.validity.unwrap_or(Validity::Valid).as_str(),
-    };
-    upsert!(conn, customers::table, customers::customer_number, &record)
 }
 
 #[derive(Deserialize)]
@@ -349,20 +308,6 @@ struct RelationTypeRecord<'a> {
     title_mode: &'a str,
 }
 
-fn load_relation_type(conn: &mut SqliteConnection, row: RelationTypeRow) -> Result<(), String> {
-    let code = code(&row.code)?;
-    required("name", &row.name)?;
-    // Subscription types whose title mode is not Required are allowed here on
-    // purpose: reference 004's Caution says such types exist in the field.
-    let record = RelationTypeRecord {
-        code: &code,
-        name: &row.name,
-        reference_type: row.reference_type.as_str(),
-        title_mode: row.title_mode.as_str(),
-    };
-    upsert!(conn, relation_types::table, relation_types::code, &record)
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserRow {
@@ -379,22 +324,6 @@ struct UserRecord<'a> {
     name: Option<&'a str>,
     customer_number: Option<i32>,
     validity: &'a str,
-}
-
-fn load_user(conn: &mut SqliteConnection, row: UserRow) -> Result<(), String> {
-    let email = CanonicalReference::email(&row.email)
-        .ok_or_else(|| format!("'{}' is not an e-mail address", row.email))?
-        .as_stored();
-    if let Some(number) = row.customer_number {
-        customer_exists(conn, number)?;
-    }
-    let record = UserRecord {
-        email: &email,
-        name: row.name.as_deref().filter(|n| !n.is_empty()),
-        customer_number: row.customer_number,
-        validity: row.validity.unwrap_or(Validity::Valid).as_str(),
-    };
-    upsert!(conn, users::table, users::email, &record)
 }
 
 #[derive(Deserialize)]
@@ -415,32 +344,135 @@ struct SubscriptionRecord<'a> {
     end_date: Option<NaiveDate>,
 }
 
-fn load_subscription(conn: &mut SqliteConnection, row: SubscriptionRow) -> Result<(), String> {
-    let number = row.customer_number;
-    customer_exists(conn, number)?;
-    title_exists(conn, &row.title_code)?;
-    if let Some(end) = row.end_date.filter(|end| *end < row.start_date) {
-        return Err(format!(
-            "end_date {end} is before start_date {}",
-            row.start_date
-        ));
-    }
-    let record = SubscriptionRecord {
-        customer_number: number,
-        title_code: &row.title_code,
-        start_date: row.start_date,
-        end_date: row.end_date,
-    };
-    diesel::insert_into(subscriptions::table)
-        .values(&record)
-        .on_conflict((
-            subscriptions::customer_number,
-            subscriptions::title_code,
-            subscriptions::start_date,
-        ))
-        .do_update()
-        .set(subscriptions::end_date.eq(record.end_date))
-        .execute(conn)
-        .map(drop)
-        .map_err(db_message)
+/// Writing the register, row by row. One implementation per backend, from
+/// the same code.
+trait RegisterLoader {
+    fn customer_exists(&mut self, number: i32) -> Result<(), String>;
+    fn title_exists(&mut self, code: &str) -> Result<(), String>;
+    fn load_title(&mut self, row: TitleRow) -> Result<(), String>;
+    fn load_customer(&mut self, row: CustomerRow) -> Result<(), String>;
+    fn load_relation_type(&mut self, row: RelationTypeRow) -> Result<(), String>;
+    fn load_user(&mut self, row: UserRow) -> Result<(), String>;
+    fn load_subscription(&mut self, row: SubscriptionRow) -> Result<(), String>;
 }
+
+macro_rules! register_loader_for {
+    ($conn:ty) => {
+        impl RegisterLoader for $conn {
+            fn customer_exists(&mut self, number: i32) -> Result<(), String> {
+                let conn = self;
+                let found = diesel::select(diesel::dsl::exists(customers::table.find(number)))
+                    .get_result::<bool>(conn)
+                    .map_err(db_message)?;
+                found
+                    .then_some(())
+                    .ok_or_else(|| format!("customer {number} does not exist"))
+            }
+
+            fn title_exists(&mut self, code: &str) -> Result<(), String> {
+                let conn = self;
+                let found = diesel::select(diesel::dsl::exists(titles::table.find(code)))
+                    .get_result::<bool>(conn)
+                    .map_err(db_message)?;
+                found
+                    .then_some(())
+                    .ok_or_else(|| format!("title '{code}' does not exist"))
+            }
+
+            fn load_title(&mut self, row: TitleRow) -> Result<(), String> {
+                let conn = self;
+                let code = code(&row.code)?;
+                required("name", &row.name)?;
+                let record = TitleRecord {
+                    code: &code,
+                    name: &row.name,
+                    validity: row.validity.unwrap_or(Validity::Valid).as_str(),
+                };
+                upsert!(conn, titles::table, titles::code, &record)
+            }
+
+            fn load_customer(&mut self, row: CustomerRow) -> Result<(), String> {
+                let conn = self;
+                required("name", &row.name)?;
+                if row.customer_number <= 0 {
+                    return Err(format!(
+                        "customer_number must be a positive number, not {}",
+                        row.customer_number
+                    ));
+                }
+                let record = CustomerRecord {
+                    customer_number: row.customer_number,
+                    name: &row.name,
+                    validity: row.validity.unwrap_or(Validity::Valid).as_str(),
+                };
+                upsert!(conn, customers::table, customers::customer_number, &record)
+            }
+
+            fn load_relation_type(&mut self, row: RelationTypeRow) -> Result<(), String> {
+                let conn = self;
+                let code = code(&row.code)?;
+                required("name", &row.name)?;
+                // Subscription types whose title mode is not Required are allowed here on
+                // purpose: reference 004's Caution says such types exist in the field.
+                let record = RelationTypeRecord {
+                    code: &code,
+                    name: &row.name,
+                    reference_type: row.reference_type.as_str(),
+                    title_mode: row.title_mode.as_str(),
+                };
+                upsert!(conn, relation_types::table, relation_types::code, &record)
+            }
+
+            fn load_user(&mut self, row: UserRow) -> Result<(), String> {
+                let conn = self;
+                let email = CanonicalReference::email(&row.email)
+                    .ok_or_else(|| format!("'{}' is not an e-mail address", row.email))?
+                    .as_stored();
+                if let Some(number) = row.customer_number {
+                    conn.customer_exists(number)?;
+                }
+                let record = UserRecord {
+                    email: &email,
+                    name: row.name.as_deref().filter(|n| !n.is_empty()),
+                    customer_number: row.customer_number,
+                    validity: row.validity.unwrap_or(Validity::Valid).as_str(),
+                };
+                upsert!(conn, users::table, users::email, &record)
+            }
+
+            fn load_subscription(&mut self, row: SubscriptionRow) -> Result<(), String> {
+                let conn = self;
+                let number = row.customer_number;
+                conn.customer_exists(number)?;
+                conn.title_exists(&row.title_code)?;
+                if let Some(end) = row.end_date.filter(|end| *end < row.start_date) {
+                    return Err(format!(
+                        "end_date {end} is before start_date {}",
+                        row.start_date
+                    ));
+                }
+                let record = SubscriptionRecord {
+                    customer_number: number,
+                    title_code: &row.title_code,
+                    start_date: row.start_date,
+                    end_date: row.end_date,
+                };
+                diesel::insert_into(subscriptions::table)
+                    .values(&record)
+                    .on_conflict((
+                        subscriptions::customer_number,
+                        subscriptions::title_code,
+                        subscriptions::start_date,
+                    ))
+                    .do_update()
+                    .set(subscriptions::end_date.eq(record.end_date))
+                    .execute(conn)
+                    .map(drop)
+                    .map_err(db_message)
+            }
+        }
+    };
+}
+
+register_loader_for!(SqliteConnection);
+register_loader_for!(PgConnection);

@@ -1,5 +1,10 @@
-//! Persistence with diesel over an r2d2 pool. Knows the database and nothing
-//! of XML. SQLite is the embedded default.
+//! Persistence with diesel over r2d2 pools. Knows the database and nothing of
+//! XML. SQLite is the embedded default; PostgreSQL is the backend several
+//! instances share.
+//!
+//! One code base serves both: the queries are written once and compiled for
+//! each backend's connection type (see [`db_run!`] and the `*_for!` macros);
+//! where the dialects differ, a `match` has one arm per backend.
 
 mod database_url;
 mod fixtures;
@@ -9,6 +14,7 @@ mod schema;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
@@ -16,14 +22,19 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use database_url::{DatabaseUrl, DatabaseUrlError};
 pub use fixtures::{FixtureFile, ImportError, ImportSummary, demo_fixtures, read_fixture_dir};
-pub use relation_store::Session;
+pub use relation_store::{RelationStore, Session};
 
 use crate::relations::InternalError;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
 
 /// How long a SQLite writer waits for another one before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// The PostgreSQL advisory lock key that serialises migrations when several
+/// instances start at once ("custrel" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x0063_7573_7472_656c;
 
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -54,13 +65,39 @@ pub enum StoreError {
     Import(#[from] ImportError),
 }
 
-type SqlitePool = Pool<ConnectionManager<SqliteConnection>>;
-pub(crate) type SqlitePooled = PooledConnection<ConnectionManager<SqliteConnection>>;
+/// A pooled connection of either backend.
+pub enum DbConnection {
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+/// Runs the same diesel code on whichever backend `$conn` is: the body is
+/// compiled once per backend, with `$c` the concrete connection.
+macro_rules! db_run {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Sqlite(pooled) => {
+                let $c: &mut ::diesel::sqlite::SqliteConnection = &mut *pooled;
+                $body
+            }
+            $crate::store::DbConnection::Postgres(pooled) => {
+                let $c: &mut ::diesel::pg::PgConnection = &mut *pooled;
+                $body
+            }
+        }
+    };
+}
+
+#[derive(Clone)]
+enum Pools {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
 
 /// A handle on the database; cheap to clone, shared by all workers.
 #[derive(Clone)]
 pub struct Database {
-    pool: SqlitePool,
+    pools: Pools,
 }
 
 #[derive(Debug)]
@@ -79,74 +116,137 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// Errors inside a migration transaction: diesel's own, or the harness's.
+#[derive(Debug)]
+enum MigrationFailure {
+    Query(diesel::result::Error),
+    Harness(String),
+}
+
+impl From<diesel::result::Error> for MigrationFailure {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Query(e)
+    }
+}
+
+impl From<MigrationFailure> for StoreError {
+    fn from(e: MigrationFailure) -> Self {
+        match e {
+            MigrationFailure::Query(e) => StoreError::Migration(e.to_string()),
+            MigrationFailure::Harness(e) => StoreError::Migration(e),
+        }
+    }
+}
+
 impl Database {
-    /// Opens (and for SQLite creates, with its folder) the database.
-    /// Connections are picked by the URL's scheme.
+    /// Opens the database the URL names (for SQLite creating the file and
+    /// its folder). The backend is the URL's scheme.
     pub fn open(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
-        match url {
+        let pools = match url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent)?;
                 }
                 let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
-                let pool = Pool::builder()
-                    .max_size(options.max_size)
-                    .connection_timeout(options.connection_timeout)
-                    .connection_customizer(Box::new(SqlitePragmas))
-                    .build(manager)?;
-                Ok(Self { pool })
+                Pools::Sqlite(
+                    Pool::builder()
+                        .max_size(options.max_size)
+                        .connection_timeout(options.connection_timeout)
+                        .connection_customizer(Box::new(SqlitePragmas))
+                        .build(manager)?,
+                )
             }
-        }
+            DatabaseUrl::Postgres(url) => {
+                let manager = ConnectionManager::<PgConnection>::new(url);
+                Pools::Postgres(
+                    Pool::builder()
+                        .max_size(options.max_size)
+                        .connection_timeout(options.connection_timeout)
+                        .build(manager)?,
+                )
+            }
+        };
+        Ok(Self { pools })
     }
 
-    /// Runs every pending migration.
+    fn connection(&self) -> Result<DbConnection, diesel::r2d2::PoolError> {
+        Ok(match &self.pools {
+            Pools::Sqlite(pool) => DbConnection::Sqlite(pool.get()?),
+            Pools::Postgres(pool) => DbConnection::Postgres(pool.get()?),
+        })
+    }
+
+    /// Runs every pending migration. Safe when several instances start at
+    /// once: SQLite takes its write lock for the whole run, PostgreSQL an
+    /// advisory lock.
     pub fn migrate(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get()?;
-        conn.run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| StoreError::Migration(e.to_string()))
+        match self.connection()? {
+            DbConnection::Sqlite(mut conn) => {
+                conn.immediate_transaction(|c| {
+                    c.run_pending_migrations(SQLITE_MIGRATIONS)
+                        .map(drop)
+                        .map_err(|e| MigrationFailure::Harness(e.to_string()))
+                })?;
+            }
+            DbConnection::Postgres(mut conn) => {
+                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                    .execute(&mut *conn)?;
+                let migrated = conn
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(drop)
+                    .map_err(|e| StoreError::Migration(e.to_string()));
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                    .execute(&mut *conn)?;
+                migrated?;
+            }
+        }
+        Ok(())
     }
 
     /// Reverts every migration (for the migration round-trip test).
     pub fn revert_all_migrations(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.get()?;
-        conn.revert_all_migrations(SQLITE_MIGRATIONS)
-            .map(|_| ())
-            .map_err(|e| StoreError::Migration(e.to_string()))
+        let reverted = match self.connection()? {
+            DbConnection::Sqlite(mut conn) => {
+                conn.revert_all_migrations(SQLITE_MIGRATIONS).map(drop)
+            }
+            DbConnection::Postgres(mut conn) => {
+                conn.revert_all_migrations(POSTGRES_MIGRATIONS).map(drop)
+            }
+        };
+        reverted.map_err(|e| StoreError::Migration(e.to_string()))
     }
 
     /// A connection for one unit of work. Blocking: call it off the async
     /// workers.
     pub fn session(&self) -> Result<Session, InternalError> {
-        self.pool
-            .get()
+        self.connection()
             .map(Session::new)
             .map_err(InternalError::new)
     }
 
     /// Whether the database answers a query.
     pub fn ping(&self) -> Result<(), InternalError> {
-        let mut conn = self.pool.get().map_err(InternalError::new)?;
-        conn.batch_execute("SELECT 1").map_err(InternalError::new)
+        let mut conn = self.connection().map_err(InternalError::new)?;
+        db_run!(&mut conn, |c| c.batch_execute("SELECT 1")).map_err(InternalError::new)
     }
 
     /// Whether the register and the relations are all empty.
     pub fn is_empty(&self) -> Result<bool, StoreError> {
         use schema::*;
-        let mut conn = self.pool.get()?;
-        let rows: i64 = titles::table.count().get_result::<i64>(&mut conn)?
-            + customers::table.count().get_result::<i64>(&mut conn)?
-            + users::table.count().get_result::<i64>(&mut conn)?
-            + relation_types::table.count().get_result::<i64>(&mut conn)?
-            + customer_relations::table
-                .count()
-                .get_result::<i64>(&mut conn)?;
+        let mut conn = self.connection()?;
+        let rows: i64 = db_run!(&mut conn, |c| {
+            titles::table.count().get_result::<i64>(c)?
+                + customers::table.count().get_result::<i64>(c)?
+                + users::table.count().get_result::<i64>(c)?
+                + relation_types::table.count().get_result::<i64>(c)?
+                + customer_relations::table.count().get_result::<i64>(c)?
+        });
         Ok(rows == 0)
     }
 
     /// Loads fixture files in one transaction: all of them or nothing.
     pub fn import(&self, files: &[FixtureFile]) -> Result<ImportSummary, StoreError> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.connection()?;
         Ok(fixtures::import(&mut conn, files)?)
     }
 }

@@ -1,0 +1,4 @@
+DROP TABLE users;
+DROP TABLE subscriptions;
+DROP TABLE customers;
+DROP TABLE titles;
