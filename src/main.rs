@@ -41,9 +41,12 @@ enum Command {
 
 #[derive(Args)]
 struct DatabaseArgs {
-    /// Database URL: sqlite://PATH (relative) or sqlite:///PATH (absolute).
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-    database: DatabaseUrl,
+    /// Database URL: sqlite://PATH (relative), sqlite:///PATH (absolute) or
+    /// postgres://USER:PASSWORD@HOST:PORT/DATABASE.
+    // A String, not a DatabaseUrl: clap would echo a refused value, password
+    // and all; DatabaseUrl's own errors never show the password.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    database: String,
     /// Most connections the pool keeps open.
     #[arg(long, env = "CR_POOL_SIZE", default_value_t = PoolOptions::default().max_size)]
     pool_size: u32,
@@ -53,10 +56,13 @@ struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
+    fn url(&self) -> anyhow::Result<DatabaseUrl> {
+        Ok(self.database.parse()?)
+    }
+
     fn open(&self) -> anyhow::Result<Database> {
-        let options = self.pool_options();
-        Database::open(&self.database, &options)
-            .with_context(|| format!("opening {}", self.database))
+        let url = self.url()?;
+        Database::open(&url, &self.pool_options()).with_context(|| format!("opening {url}"))
     }
 
     fn pool_options(&self) -> PoolOptions {
@@ -128,7 +134,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             log::info!("the database is not empty; --demo left it as it is");
         }
     }
-    let mut settings = Settings::new(args.bind, args.database.database.clone());
+    let mut settings = Settings::new(args.bind, args.database.url()?);
     settings.pool = args.database.pool_options();
     settings.public_url = args.public_url;
     settings.max_body_bytes = args.max_body_bytes;

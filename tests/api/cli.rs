@@ -5,7 +5,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::helpers::{SOAP11, Soap, envelope, get_relations_xml, relation};
+use futures_util::future::join_all;
+
+use crate::helpers::{Backend, SOAP11, Soap, envelope, get_relations_xml, relation};
 
 const BIN: &str = env!("CARGO_BIN_EXE_customer-relations");
 
@@ -57,7 +59,11 @@ impl Server {
     }
 
     async fn call(&self, payload: &str) -> String {
-        reqwest::Client::new()
+        self.call_with(&reqwest::Client::new(), payload).await
+    }
+
+    async fn call_with(&self, client: &reqwest::Client, payload: &str) -> String {
+        client
             .post(&self.endpoint)
             .header("Content-Type", Soap::V11.content_type())
             .body(envelope(Soap::V11, payload))
@@ -79,135 +85,186 @@ impl Server {
     }
 }
 
-fn sqlite_url(dir: &tempfile::TempDir) -> String {
-    format!(
-        "sqlite://{}",
-        dir.path().join("nested/folder/cr.db").display()
-    )
-}
-
-#[tokio::test]
-async fn serve_demo_creates_the_database_loads_demo_data_once_and_stops_on_ctrl_c() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
-
-    let server = Server::start(&url, &["--demo"]);
-    let created = server.call(&relation(1000, "FACEBOOK", "1").to_xml()).await;
-    assert!(created.contains("<Id>1</Id>"), "{created}");
-    let (status, log) = server.interrupt();
-    assert!(status.success(), "graceful stop: {status:?}");
-    let request_lines: Vec<_> = log
-        .iter()
-        .filter(|l| l.contains("operation=CreateCustomerRelation"))
-        .collect();
-    assert_eq!(request_lines.len(), 1, "{log:#?}");
-    assert!(request_lines[0].contains("outcome=ok") && request_lines[0].contains("request_id="));
-
-    // Again with --demo: the database is not empty, so it is left alone.
-    let server = Server::start(&url, &["--demo"]);
-    let listed = server.call(&get_relations_xml(1000)).await;
-    assert_eq!(listed.matches("<CustomerRelation>").count(), 1, "{listed}");
-    server.interrupt();
-}
-
-#[tokio::test]
-async fn a_server_fault_names_a_request_id_that_the_log_shows() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
-    let server = Server::start(&url, &["--demo"]);
-    {
-        use diesel::Connection;
-        use diesel::connection::SimpleConnection;
-        let path = dir.path().join("nested/folder/cr.db");
-        let mut conn =
-            diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
-        conn.batch_execute("DROP TABLE customer_relations;")
-            .unwrap();
-    }
-    let fault = server.call(&get_relations_xml(1000)).await;
-    assert!(
-        fault.contains(&format!("xmlns:soap=\"{SOAP11}\"")) && fault.contains("soap:Server"),
-        "{fault}"
-    );
-    let id = fault
-        .split("request id ")
-        .nth(1)
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_alphanumeric()).next())
-        .unwrap_or_else(|| panic!("no request id in {fault}"))
-        .to_owned();
-    assert!(!fault.contains("no such table"));
-    let (_, log) = server.interrupt();
-    assert!(
-        log.iter()
-            .any(|l| l.contains(&id) && l.contains("no such table")),
-        "the log has the cause under the same id: {log:#?}"
-    );
-    assert!(
-        log.iter()
-            .any(|l| l.contains(&id) && l.contains("outcome=Server"))
-    );
-}
-
 #[test]
-fn import_reports_file_and_line_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let fixtures = dir.path().join("fixtures");
-    std::fs::create_dir(&fixtures).unwrap();
-    std::fs::write(fixtures.join("titles.csv"), "code,name\nDAILY,Daily\n").unwrap();
-    std::fs::write(
-        fixtures.join("customers.csv"),
-        "customer_number,name,validity\n1,Ann,Valid\n2,,Valid\n",
-    )
-    .unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cr.db").display());
-
-    let failed = Command::new(BIN)
-        .args(["import", fixtures.to_str().unwrap(), "--database", &url])
-        .output()
-        .unwrap();
-    assert!(!failed.status.success());
-    let stderr = String::from_utf8_lossy(&failed.stderr);
-    assert!(stderr.contains("customers.csv:3:"), "{stderr}");
-
-    std::fs::write(
-        fixtures.join("customers.csv"),
-        "customer_number,name,validity\n1,Ann,Valid\n2,Bob,Valid\n",
-    )
-    .unwrap();
-    for _ in 0..2 {
-        let ok = Command::new(BIN)
-            .args(["import", fixtures.to_str().unwrap(), "--database", &url])
-            .output()
-            .unwrap();
-        assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&ok.stdout);
-        assert!(stdout.contains("titles: 1, customers: 2"), "{stdout}");
-    }
-}
-
-#[test]
-fn migrate_creates_the_schema_and_bad_urls_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("cr.db").display());
+fn unknown_database_url_schemes_are_refused() {
     let out = Command::new(BIN)
-        .args(["migrate", "--database", &url])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(dir.path().join("cr.db").exists());
-
-    let out = Command::new(BIN)
-        .args(["migrate", "--database", "mysql://localhost/x"])
+        .args(["migrate", "--database", "mysql://cr:s3cret@localhost/x"])
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown database URL scheme"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown database URL scheme"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+}
+
+/// Two instances on one PostgreSQL database, started at the same moment
+/// (both migrate and both load the demo data), then 64 concurrent identical
+/// creates split across them: one relation, 63 faults naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_database_make_exactly_one_relation() {
+    let Some(backend) = Backend::postgres() else {
+        return;
+    };
+    let database = backend.fresh_database();
+    let url = database.raw_url.clone();
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| Server::start(&url, &["--demo"]));
+        let second = scope.spawn(|| Server::start(&url, &["--demo"]));
+        (first.join().unwrap(), second.join().unwrap())
+    });
+    let instances = [&first, &second];
+    let client = reqwest::Client::new();
+
+    let request = relation(1000, "SHARE", "1001").title("DAILY").to_xml();
+    let answers = join_all((0..64).map(|i| instances[i % 2].call_with(&client, &request))).await;
+    let created: Vec<_> = answers
+        .iter()
+        .filter(|a| a.contains("<CreateCustomerRelationResponse"))
+        .collect();
+    assert_eq!(created.len(), 1, "exactly one create succeeds");
+    let id = between(created[0], "<Id>", "</Id>");
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|a| a.contains("<CustomerRelationAlreadyExistsFault"))
+        .collect();
+    assert_eq!(refused.len(), 63, "{answers:#?}");
+    for answer in refused {
+        assert_eq!(between(answer, "<ExistingId>", "</ExistingId>"), id);
+    }
+    for instance in instances {
+        let listed = instance.call(&get_relations_xml(1000)).await;
+        assert_eq!(listed.matches("<CustomerRelation>").count(), 1, "{listed}");
+    }
+
+    // Different relations created through both instances get distinct Ids.
+    let requests: Vec<_> = (0..32)
+        .map(|i| relation(1000, "SSO", &format!("two-{i}")).to_xml())
+        .collect();
+    let answers = join_all(
+        requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| instances[i % 2].call_with(&client, r)),
+    )
+    .await;
+    let mut ids: Vec<&str> = answers
+        .iter()
+        .map(|a| between(a, "<Id>", "</Id>"))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 32, "Ids are unique across instances");
+
+    first.interrupt();
+    second.interrupt();
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {text}"))
+        + start.len();
+    let to = text[from..].find(end).expect("closed") + from;
+    &text[from..to]
+}
+
+on_both_backends! {
+    async fn serve_demo_migrates_loads_demo_data_once_and_stops_on_ctrl_c(backend: Backend) {
+        let database = backend.fresh_database();
+        let url = &database.raw_url;
+
+        let server = Server::start(url, &["--demo"]);
+        let created = server.call(&relation(1000, "FACEBOOK", "1").to_xml()).await;
+        assert!(created.contains("<Id>1</Id>"), "{created}");
+        let (status, log) = server.interrupt();
+        assert!(status.success(), "graceful stop: {status:?}");
+        let request_lines: Vec<_> = log
+            .iter()
+            .filter(|l| l.contains("operation=CreateCustomerRelation"))
+            .collect();
+        assert_eq!(request_lines.len(), 1, "{log:#?}");
+        assert!(request_lines[0].contains("outcome=ok") && request_lines[0].contains("request_id="));
+
+        // Again with --demo: the database is not empty, so it is left alone.
+        let server = Server::start(url, &["--demo"]);
+        let listed = server.call(&get_relations_xml(1000)).await;
+        assert_eq!(listed.matches("<CustomerRelation>").count(), 1, "{listed}");
+        server.interrupt();
+    }
+
+    async fn a_server_fault_names_a_request_id_that_the_log_shows(backend: Backend) {
+        let database = backend.fresh_database();
+        let server = Server::start(&database.raw_url, &["--demo"]);
+        database.raw_sql("DROP TABLE customer_relations;");
+        let fault = server.call(&get_relations_xml(1000)).await;
+        assert!(
+            fault.contains(&format!("xmlns:soap=\"{SOAP11}\"")) && fault.contains("soap:Server"),
+            "{fault}"
+        );
+        let id = fault
+            .split("request id ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_alphanumeric()).next())
+            .unwrap_or_else(|| panic!("no request id in {fault}"))
+            .to_owned();
+        assert!(!fault.contains("customer_relations"), "{fault}");
+        let (_, log) = server.interrupt();
+        assert!(
+            log.iter().any(|l| l.contains(&id) && l.contains("internal error") && l.contains("customer_relations")),
+            "the log has the cause under the same id: {log:#?}"
+        );
+        assert!(log.iter().any(|l| l.contains(&id) && l.contains("outcome=Server")));
+    }
+
+    async fn import_reports_file_and_line_and_changes_nothing(backend: Backend) {
+        let database = backend.fresh_database();
+        let url = &database.raw_url;
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = dir.path().join("fixtures");
+        std::fs::create_dir(&fixtures).unwrap();
+        std::fs::write(fixtures.join("titles.csv"), "code,name\nDAILY,Daily\n").unwrap();
+        std::fs::write(
+            fixtures.join("customers.csv"),
+            "customer_number,name,validity\n1,Ann,Valid\n2,,Valid\n",
+        )
+        .unwrap();
+
+        let failed = Command::new(BIN)
+            .args(["import", fixtures.to_str().unwrap(), "--database", url])
+            .output()
+            .unwrap();
+        assert!(!failed.status.success());
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(stderr.contains("customers.csv:3:"), "{stderr}");
+        assert!(database.open().is_empty().unwrap(), "nothing was loaded");
+
+        std::fs::write(
+            fixtures.join("customers.csv"),
+            "customer_number,name,validity\n1,Ann,Valid\n2,Bob,Valid\n",
+        )
+        .unwrap();
+        for _ in 0..2 {
+            let ok = Command::new(BIN)
+                .args(["import", fixtures.to_str().unwrap(), "--database", url])
+                .output()
+                .unwrap();
+            assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+            let stdout = String::from_utf8_lossy(&ok.stdout);
+            assert!(stdout.contains("titles: 1, customers: 2"), "{stdout}");
+        }
+    }
+
+    async fn migrate_creates_the_schema(backend: Backend) {
+        let database = backend.fresh_database();
+        let out = Command::new(BIN)
+            .args(["migrate", "--database", &database.raw_url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let opened = customer_relations::store::Database::open(&database.url, &Default::default()).unwrap();
+        assert!(opened.is_empty().unwrap(), "the tables exist and are empty");
+        if let customer_relations::store::DatabaseUrl::Sqlite(path) = &database.url {
+            assert!(path.exists(), "the file and its folder were created");
+        }
+    }
 }

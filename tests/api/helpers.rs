@@ -31,37 +31,191 @@ impl Soap {
     }
 }
 
+/// Where a test's data lives. SQLite always; PostgreSQL when
+/// `TEST_POSTGRES_URL` names a server the tests may create databases on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    Postgres { admin_url: String },
+}
+
+impl Backend {
+    /// PostgreSQL, or `None` (the test is skipped) when `TEST_POSTGRES_URL`
+    /// is unset. On CI (`CI=true`) a missing PostgreSQL is a failure.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("TEST_POSTGRES_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres { admin_url: url }),
+            _ if std::env::var("CI").as_deref() == Ok("true") => {
+                panic!("CI=true: set TEST_POSTGRES_URL so that the tests run on PostgreSQL too")
+            }
+            _ => {
+                eprintln!("skipped on PostgreSQL: TEST_POSTGRES_URL is not set");
+                None
+            }
+        }
+    }
+
+    /// A new, empty database on this backend, removed when dropped.
+    pub fn fresh_database(&self) -> FreshDatabase {
+        match self {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary folder");
+                // A folder that does not exist yet: the service creates it.
+                let path = dir.path().join("nested/customer-relations.db");
+                FreshDatabase {
+                    raw_url: format!("sqlite://{}", path.display()),
+                    url: DatabaseUrl::Sqlite(path),
+                    _guard: Guard::Dir(dir),
+                }
+            }
+            Backend::Postgres { admin_url } => {
+                use diesel::Connection;
+                use diesel::connection::SimpleConnection;
+                let name = format!("cr_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::pg::PgConnection::establish(admin_url)
+                    .unwrap_or_else(|e| panic!("TEST_POSTGRES_URL does not connect: {e}"));
+                admin
+                    .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                    .expect("a test database is created");
+                let raw_url = with_database(admin_url, &name);
+                FreshDatabase {
+                    url: raw_url.parse().expect("a PostgreSQL URL"),
+                    raw_url,
+                    _guard: Guard::Postgres {
+                        admin_url: admin_url.clone(),
+                        name,
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// `admin_url` with its database name replaced by `name`.
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let authority_start = base.find("://").expect("a URL") + 3;
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| i + authority_start);
+    let mut url = format!("{}/{name}", &base[..path_start]);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+pub struct FreshDatabase {
+    pub url: DatabaseUrl,
+    /// The URL with its password, for the command line.
+    pub raw_url: String,
+    _guard: Guard,
+}
+
+enum Guard {
+    Dir(#[allow(dead_code)] TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Guard::Postgres { admin_url, name } = self {
+            use diesel::Connection;
+            use diesel::connection::SimpleConnection;
+            if let Ok(mut admin) = diesel::pg::PgConnection::establish(admin_url) {
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+impl FreshDatabase {
+    /// Opens and migrates it.
+    pub fn open(&self) -> Database {
+        let database = Database::open(&self.url, &PoolOptions::default()).expect("database opens");
+        database.migrate().expect("migrations run");
+        database
+    }
+
+    /// Runs SQL on it behind the service's back, for tests that break it.
+    pub fn raw_sql(&self, sql: &str) {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy())
+                    .expect("the test database opens")
+                    .batch_execute(sql)
+                    .expect("the SQL runs");
+            }
+            DatabaseUrl::Postgres(url) => {
+                diesel::pg::PgConnection::establish(url)
+                    .expect("the test database opens")
+                    .batch_execute(sql)
+                    .expect("the SQL runs");
+            }
+        }
+    }
+}
+
+/// Defines each `async fn name(backend: Backend)` once and runs it as two
+/// tests: `sqlite::name` and `postgres::name`.
+macro_rules! on_both_backends {
+    ($($(#[$meta:meta])* async fn $name:ident($backend:ident: Backend) $body:block)*) => {
+        $($(#[$meta])* async fn $name($backend: $crate::helpers::Backend) $body)*
+
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    if let Some(backend) = $crate::helpers::Backend::postgres() {
+                        super::$name(backend).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub database_path: std::path::PathBuf,
-    // Dropped last: removes the database folder.
-    _dir: TempDir,
+    pub database: FreshDatabase,
 }
 
 /// The server on a fresh database holding the demo data set.
-pub async fn spawn_app() -> TestApp {
-    spawn(true, |_| {}).await
+pub async fn spawn_app(backend: &Backend) -> TestApp {
+    spawn(backend, true, |_| {}).await
 }
 
 /// The server on a fresh, empty (but migrated) database.
-pub async fn spawn_empty_app() -> TestApp {
-    spawn(false, |_| {}).await
+pub async fn spawn_empty_app(backend: &Backend) -> TestApp {
+    spawn(backend, false, |_| {}).await
 }
 
-pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn(true, configure).await
+pub async fn spawn_with(backend: &Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(backend, true, configure).await
 }
 
-async fn spawn(demo: bool, configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let database_path = dir.path().join("customer-relations.db");
-    let url = DatabaseUrl::Sqlite(database_path.clone());
-    let mut settings = Settings::new("127.0.0.1:0", url.clone());
+async fn spawn(backend: &Backend, demo: bool, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let fresh = backend.fresh_database();
+    let mut settings = Settings::new("127.0.0.1:0", fresh.url.clone());
     settings.workers = Some(2);
     configure(&mut settings);
-    let database = Database::open(&url, &PoolOptions::default()).expect("database opens");
-    database.migrate().expect("migrations run");
+    let database = fresh.open();
     if demo {
         database.import(&demo_fixtures()).expect("demo data loads");
     }
@@ -71,8 +225,7 @@ async fn spawn(demo: bool, configure: impl FnOnce(&mut Settings)) -> TestApp {
     TestApp {
         address,
         client: reqwest::Client::new(),
-        database_path,
-        _dir: dir,
+        database: fresh,
     }
 }
 
@@ -204,16 +357,6 @@ impl TestApp {
 
     pub async fn delete(&self, id: i64) -> SoapResponse {
         self.call(Soap::V11, &delete_xml(id)).await
-    }
-
-    /// A raw connection to the service's database, for tests that break it.
-    pub fn raw_sql(&self, sql: &str) {
-        use diesel::Connection;
-        use diesel::connection::SimpleConnection;
-        let mut conn =
-            diesel::sqlite::SqliteConnection::establish(&self.database_path.to_string_lossy())
-                .expect("the test database opens");
-        conn.batch_execute(sql).expect("the SQL runs");
     }
 }
 

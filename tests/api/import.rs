@@ -1,96 +1,13 @@
 //! Loading the register from fixture folders, and the migrations.
 
-use customer_relations::store::{
-    Database, DatabaseUrl, FixtureFile, PoolOptions, demo_fixtures, read_fixture_dir,
-};
+use customer_relations::store::{FixtureFile, demo_fixtures, read_fixture_dir};
 
 use crate::helpers::{Soap, get_relation_types_xml, spawn_empty_app};
-
-fn fresh_database() -> (tempfile::TempDir, Database) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = DatabaseUrl::Sqlite(dir.path().join("cr.db"));
-    let database = Database::open(&url, &PoolOptions::default()).unwrap();
-    database.migrate().unwrap();
-    (dir, database)
-}
 
 fn file(path: &str, contents: &str) -> FixtureFile {
     FixtureFile {
         path: path.to_owned(),
         contents: contents.to_owned(),
-    }
-}
-
-#[test]
-fn importing_the_same_files_twice_changes_nothing() {
-    let (_dir, database) = fresh_database();
-    let first = database.import(&demo_fixtures()).unwrap();
-    let second = database.import(&demo_fixtures()).unwrap();
-    assert_eq!(first, second);
-    assert_eq!(
-        first.to_string(),
-        "titles: 3, customers: 4, relation_types: 7, users: 3, subscriptions: 3"
-    );
-}
-
-#[test]
-fn a_bad_row_names_its_file_and_line_and_changes_nothing() {
-    let cases = [
-        (
-            file(
-                "x/customers.csv",
-                "customer_number,name,validity\n1,Ann,Valid\n2,Bob,Sometimes\n",
-            ),
-            "x/customers.csv",
-            3,
-        ),
-        (
-            file("x/customers.csv", "customer_number,name\n1,Ann\nabc,Bob\n"),
-            "x/customers.csv",
-            3,
-        ),
-        (
-            file(
-                "x/subscriptions.csv",
-                "customer_number,title_code,start_date,end_date\n1,DAILY,2024-01-01,\n",
-            ),
-            "x/subscriptions.csv",
-            2,
-        ),
-        (
-            file(
-                "x/users.csv",
-                "email,name,customer_number,validity\nann@example.com,Ann,,\nnot-mail,Bob,,\n",
-            ),
-            "x/users.csv",
-            3,
-        ),
-        (
-            file(
-                "x/relation_types.csv",
-                "code,name,reference_type,title_mode\nok,Lower case,External,Optional\n",
-            ),
-            "x/relation_types.csv",
-            2,
-        ),
-        (
-            file("x/titles.csv", "code,name,colour\nDAILY,Daily,red\n"),
-            "x/titles.csv",
-            2,
-        ),
-    ];
-    for (bad, path, line) in cases {
-        let (_dir, database) = fresh_database();
-        // A good file loaded in the same import must be rolled back too.
-        let good = file("x/titles.csv", "code,name\nWEEKLY,Weekly\n");
-        let files = if bad.path.ends_with("titles.csv") {
-            vec![bad]
-        } else {
-            vec![good, bad]
-        };
-        let error = database.import(&files).unwrap_err().to_string();
-        assert!(error.starts_with(&format!("{path}:{line}:")), "{error}");
-        assert!(database.is_empty().unwrap(), "{path}: nothing was loaded");
     }
 }
 
@@ -120,24 +37,59 @@ fn the_demo_folder_on_disk_is_the_demo_data_set_built_in() {
     assert_eq!(on_disk, built_in);
 }
 
-#[test]
-fn migrations_run_up_down_and_up_again() {
-    let (_dir, database) = fresh_database();
-    database.import(&demo_fixtures()).unwrap();
-    database.revert_all_migrations().unwrap();
-    database.migrate().unwrap();
-    assert!(database.is_empty().unwrap());
-    database.import(&demo_fixtures()).unwrap();
-    assert!(!database.is_empty().unwrap());
-}
+on_both_backends! {
+    async fn importing_the_same_files_twice_changes_nothing(backend: Backend) {
+        let fresh = backend.fresh_database();
+        let database = fresh.open();
+        let first = database.import(&demo_fixtures()).unwrap();
+        let second = database.import(&demo_fixtures()).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(
+            first.to_string(),
+            "titles: 3, customers: 4, relation_types: 7, users: 3, subscriptions: 3"
+        );
+    }
 
-#[tokio::test]
-async fn an_empty_database_has_no_relation_types() {
-    let app = spawn_empty_app().await;
-    assert_eq!(
-        app.call(Soap::V11, &get_relation_types_xml())
-            .await
-            .relation_types(),
-        Vec::<[String; 4]>::new()
-    );
+    async fn a_bad_row_names_its_file_and_line_and_changes_nothing(backend: Backend) {
+        let cases = [
+            (file("x/customers.csv", "customer_number,name,validity\n1,Ann,Valid\n2,Bob,Sometimes\n"), "x/customers.csv", 3),
+            (file("x/customers.csv", "customer_number,name\n1,Ann\nabc,Bob\n"), "x/customers.csv", 3),
+            (file("x/subscriptions.csv", "customer_number,title_code,start_date,end_date\n1,DAILY,2024-01-01,\n"), "x/subscriptions.csv", 2),
+            (file("x/users.csv", "email,name,customer_number,validity\nann@example.com,Ann,,\nnot-mail,Bob,,\n"), "x/users.csv", 3),
+            (file("x/relation_types.csv", "code,name,reference_type,title_mode\nok,Lower case,External,Optional\n"), "x/relation_types.csv", 2),
+            (file("x/titles.csv", "code,name,colour\nDAILY,Daily,red\n"), "x/titles.csv", 2),
+        ];
+        for (bad, path, line) in cases {
+            let fresh = backend.fresh_database();
+            let database = fresh.open();
+            // A good file loaded in the same import must be rolled back too.
+            let good = file("x/titles.csv", "code,name\nWEEKLY,Weekly\n");
+            let files = if bad.path.ends_with("titles.csv") { vec![bad] } else { vec![good, bad] };
+            let error = database.import(&files).unwrap_err().to_string();
+            assert!(error.starts_with(&format!("{path}:{line}:")), "{error}");
+            assert!(database.is_empty().unwrap(), "{path}: nothing was loaded");
+        }
+    }
+
+    async fn migrations_run_up_down_and_up_again(backend: Backend) {
+        let fresh = backend.fresh_database();
+        let database = fresh.open();
+        database.import(&demo_fixtures()).unwrap();
+        database.revert_all_migrations().unwrap();
+        database.migrate().unwrap();
+        assert!(database.is_empty().unwrap());
+        database.import(&demo_fixtures()).unwrap();
+        assert!(!database.is_empty().unwrap());
+        // Running them again is a no-op.
+        database.migrate().unwrap();
+        assert!(!database.is_empty().unwrap());
+    }
+
+    async fn an_empty_database_has_no_relation_types(backend: Backend) {
+        let app = spawn_empty_app(&backend).await;
+        assert_eq!(
+            app.call(Soap::V11, &get_relation_types_xml()).await.relation_types(),
+            Vec::<[String; 4]>::new()
+        );
+    }
 }

@@ -1,10 +1,12 @@
 //! Black-box tests: each starts the real server on port 0 with a fresh
 //! database and speaks SOAP over HTTP to it.
 
+#[macro_use]
+mod helpers;
+
 mod cli;
 mod concurrency;
 mod envelopes;
-mod helpers;
 mod import;
 mod server_faults;
 mod worked_cases;

@@ -3,34 +3,35 @@
 
 use crate::helpers::{SOAP11, SOAP12, Soap, get_relations_xml, relation, spawn_app};
 
-#[tokio::test]
-async fn a_database_failure_is_a_server_fault_naming_only_the_request_id() {
-    let app = spawn_app().await;
-    app.create(&relation(1000, "SSO", "before"))
-        .await
-        .relation();
-    app.raw_sql("DROP TABLE customer_relations;");
+on_both_backends! {
+    async fn a_database_failure_is_a_server_fault_naming_only_the_request_id(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        app.create(&relation(1000, "SSO", "before"))
+            .await
+            .relation();
+        app.database.raw_sql("DROP TABLE customer_relations;");
 
-    for (version, namespace, code) in [
-        (Soap::V11, SOAP11, "Server"),
-        (Soap::V12, SOAP12, "Receiver"),
-    ] {
-        let response = app.call(version, &get_relations_xml(1000)).await;
-        assert_eq!(response.status, 500, "{}", response.body);
-        assert_eq!(
-            response.fault_code(),
-            (namespace.to_owned(), code.to_owned())
-        );
-        assert_eq!(response.detail_element(), None);
-        let reason = response.fault_reason();
-        assert!(!response.request_id.is_empty());
-        assert!(reason.contains(&response.request_id), "{reason}");
-        for leak in ["customer_relations", "table", "diesel", "sqlite", "SQL"] {
-            assert!(
-                !response.body.contains(leak),
-                "leaks '{leak}': {}",
-                response.body
+        for (version, namespace, code) in [
+            (Soap::V11, SOAP11, "Server"),
+            (Soap::V12, SOAP12, "Receiver"),
+        ] {
+            let response = app.call(version, &get_relations_xml(1000)).await;
+            assert_eq!(response.status, 500, "{}", response.body);
+            assert_eq!(
+                response.fault_code(),
+                (namespace.to_owned(), code.to_owned())
             );
+            assert_eq!(response.detail_element(), None);
+            let reason = response.fault_reason();
+            assert!(!response.request_id.is_empty());
+            assert!(reason.contains(&response.request_id), "{reason}");
+            for leak in ["customer_relations", "table", "diesel", "sqlite", "SQL"] {
+                assert!(
+                    !response.body.contains(leak),
+                    "leaks '{leak}': {}",
+                    response.body
+                );
+            }
         }
     }
 }

@@ -138,53 +138,53 @@ fn every_operation_declares_the_faults_it_can_raise() {
     }
 }
 
-#[tokio::test]
-async fn the_served_wsdl_is_the_file_with_the_request_address() {
-    let app = spawn_app().await;
-    let served = fetch_wsdl(&app).await;
-    let expected = WSDL_FILE.replace(
-        "http://localhost:8080/CustomerRelationService",
-        &app.endpoint(),
-    );
-    assert_eq!(served, expected);
-
-    let behind_proxy = app
-        .client
-        .get(format!("{}?wsdl", app.endpoint()))
-        .header("Host", "crm.example.com")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        behind_proxy.contains(
-            r#"<soap:address location="http://crm.example.com/CustomerRelationService"/>"#
-        )
-    );
-    assert!(behind_proxy.contains(
-        r#"<soap12:address location="http://crm.example.com/CustomerRelationService"/>"#
-    ));
-}
-
-#[tokio::test]
-async fn a_configured_public_url_wins_over_the_host() {
-    let app =
-        spawn_with(|s| s.public_url = Some("https://crm.example.com/relations/".into())).await;
-    let served = fetch_wsdl(&app).await;
-    assert_eq!(
-        served
-            .matches("https://crm.example.com/relations/CustomerRelationService")
-            .count(),
-        2
-    );
-}
-
 async fn fetch_wsdl(app: &crate::helpers::TestApp) -> String {
     let response = reqwest::get(format!("{}?wsdl", app.endpoint()))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
     response.text().await.unwrap()
+}
+
+on_both_backends! {
+    async fn the_served_wsdl_is_the_file_with_the_request_address(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let served = fetch_wsdl(&app).await;
+        let expected = WSDL_FILE.replace(
+            "http://localhost:8080/CustomerRelationService",
+            &app.endpoint(),
+        );
+        assert_eq!(served, expected);
+
+        let behind_proxy = app
+            .client
+            .get(format!("{}?wsdl", app.endpoint()))
+            .header("Host", "crm.example.com")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            behind_proxy.contains(
+                r#"<soap:address location="http://crm.example.com/CustomerRelationService"/>"#
+            )
+        );
+        assert!(behind_proxy.contains(
+            r#"<soap12:address location="http://crm.example.com/CustomerRelationService"/>"#
+        ));
+    }
+
+    async fn a_configured_public_url_wins_over_the_host(backend: Backend) {
+        let app =
+            spawn_with(&backend, |s| s.public_url = Some("https://crm.example.com/relations/".into())).await;
+        let served = fetch_wsdl(&app).await;
+        assert_eq!(
+            served
+                .matches("https://crm.example.com/relations/CustomerRelationService")
+                .count(),
+            2
+        );
+    }
 }
