@@ -1,10 +1,13 @@
 """Starts the real service binary on port 0 with a fresh database and the
 demo data, and gives tests a zeep client generated from the served WSDL."""
 
+import contextlib
 import os
 import pathlib
 import subprocess
 import tempfile
+import urllib.parse
+import uuid
 
 import pytest
 import zeep
@@ -13,9 +16,30 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("CR_BINARY", str(ROOT / "target" / "debug" / "customer-relations"))
 
 
-@pytest.fixture
-def endpoint():
-    with tempfile.TemporaryDirectory() as tmp:
+@contextlib.contextmanager
+def fresh_database(backend):
+    """A new, empty database URL on `backend`, removed afterwards."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite://{tmp}/cr.db"
+        return
+    admin_url = os.environ.get("TEST_POSTGRES_URL")
+    if not admin_url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true: set TEST_POSTGRES_URL so that the tests run on PostgreSQL too")
+        pytest.skip("TEST_POSTGRES_URL is not set")
+    name = f"cr_zeep_{uuid.uuid4().hex}"
+    subprocess.run(["psql", admin_url, "-qc", f'CREATE DATABASE "{name}"'], check=True)
+    try:
+        parts = urllib.parse.urlsplit(admin_url)
+        yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        subprocess.run(["psql", admin_url, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def endpoint(request):
+    with fresh_database(request.param) as database_url:
         process = subprocess.Popen(
             [
                 BINARY,
@@ -23,7 +47,7 @@ def endpoint():
                 "--bind",
                 "127.0.0.1:0",
                 "--database",
-                f"sqlite://{tmp}/cr.db",
+                database_url,
                 "--demo",
             ],
             stdout=subprocess.PIPE,
