@@ -72,6 +72,7 @@ impl Server {
             .unwrap()
             .text()
             .await
+            .inspect(|body| crate::schema_check::assert_valid(body))
             .unwrap()
     }
 

@@ -404,11 +404,14 @@ impl SoapResponse {
         };
         let content_type = header("content-type");
         let request_id = header("x-request-id");
+        let status = response.status().as_u16();
+        let body = response.text().await.expect("a body");
+        crate::schema_check::assert_valid(&body);
         Self {
-            status: response.status().as_u16(),
+            status,
             content_type,
             request_id,
-            body: response.text().await.expect("a body"),
+            body,
         }
     }
 
