@@ -9,8 +9,8 @@ use futures_util::StreamExt;
 use crate::operations::{Operation, OperationContext};
 use crate::relations::Caller;
 use crate::soap::{
-    Envelope, Fault, SoapError, SoapVersion, XmlLimits, media_type_version, response_envelope,
-    wsdl_with_address,
+    Envelope, Fault, SoapError, SoapVersion, XmlLimits, decode_body, media_type_version,
+    response_envelope, wsdl_with_address,
 };
 use crate::store::Database;
 use crate::telemetry::{Outcome, RequestId};
@@ -78,12 +78,17 @@ pub async fn soap_endpoint(
         );
     };
     let params = content_type_params(content_type);
-    if let Some(charset) = params.iter().find(|(k, _)| k == "charset").map(|(_, v)| v) {
-        if !charset.eq_ignore_ascii_case("utf-8") && !charset.eq_ignore_ascii_case("utf8") {
+    let charset = params
+        .iter()
+        .find(|(k, _)| k == "charset")
+        .map(|(_, v)| v.as_str());
+    if let Some(charset) = charset {
+        let known = ["utf-8", "utf8", "utf-16", "utf-16le", "utf-16be"];
+        if !known.contains(&charset.to_ascii_lowercase().as_str()) {
             return fault_response(
                 version,
                 Fault::client_with_status(
-                    format!("The charset '{charset}' is not supported; send UTF-8."),
+                    format!("The charset '{charset}' is not supported; send UTF-8 or UTF-16."),
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ),
                 None,
@@ -95,16 +100,12 @@ pub async fn soap_endpoint(
         Ok(body) => body,
         Err(fault) => return fault_response(version, fault, None),
     };
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body);
-    let Ok(xml) = std::str::from_utf8(body) else {
-        return fault_response(
-            version,
-            Fault::client("The request is not valid UTF-8."),
-            None,
-        );
+    let (xml, source) = match decode_body(&body, charset) {
+        Ok(decoded) => decoded,
+        Err(reason) => return fault_response(version, Fault::client(reason), None),
     };
 
-    let envelope = match Envelope::parse(xml, &state.xml_limits, version) {
+    let envelope = match Envelope::parse(&xml, source, &state.xml_limits, version) {
         Ok(envelope) => envelope,
         Err((version, fault)) => return fault_response(version, fault, None),
     };

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use customer_relations::endpoint::SERVICE_PATH;
 use customer_relations::settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
+use customer_relations::soap::XmlLimits;
 use customer_relations::startup::Application;
 use customer_relations::store::{
     Database, DatabaseUrl, PoolOptions, demo_fixtures, read_fixture_dir,
@@ -90,6 +91,18 @@ struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, env = "CR_MAX_BODY_BYTES", default_value_t = customer_relations::settings::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Deepest element nesting a request may have.
+    #[arg(long, env = "CR_MAX_DEPTH", default_value_t = XmlLimits::default().max_depth)]
+    max_depth: usize,
+    /// Most elements a request may have.
+    #[arg(long, env = "CR_MAX_ELEMENTS", default_value_t = XmlLimits::default().max_elements)]
+    max_elements: usize,
+    /// Most attributes an element may have.
+    #[arg(long, env = "CR_MAX_ATTRIBUTES", default_value_t = XmlLimits::default().max_attributes)]
+    max_attributes: usize,
+    /// Most bytes of text an element may hold.
+    #[arg(long, env = "CR_MAX_TEXT_BYTES", default_value_t = XmlLimits::default().max_text_bytes)]
+    max_text_bytes: usize,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CR_WORKERS")]
     workers: Option<usize>,
@@ -138,6 +151,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.pool = args.database.pool_options();
     settings.public_url = args.public_url;
     settings.max_body_bytes = args.max_body_bytes;
+    settings.xml_limits = XmlLimits {
+        max_depth: args.max_depth,
+        max_elements: args.max_elements,
+        max_attributes: args.max_attributes,
+        max_text_bytes: args.max_text_bytes,
+    };
     settings.workers = args.workers;
 
     actix_web::rt::System::new().block_on(async move {

@@ -2,7 +2,7 @@
 //! its Body.
 
 use super::fault::Fault;
-use super::xml_tree::{XmlElement, XmlLimits, parse_document};
+use super::xml_tree::{SourceEncoding, XmlElement, XmlLimits, parse_document};
 use super::{SOAP11_ENV, SOAP12_ENV, SoapVersion};
 
 const SOAP11_ACTOR_NEXT: &str = "http://schemas.xmlsoap.org/soap/actor/next";
@@ -25,6 +25,49 @@ pub struct Envelope {
     pub operation: XmlElement,
 }
 
+/// The request body as text. UTF-8 (with or without a byte order mark) and
+/// UTF-16 (with a byte order mark, or named by the charset) are accepted, as
+/// WS-I Basic Profile requires.
+pub fn decode_body(body: &[u8], charset: Option<&str>) -> Result<(String, SourceEncoding), String> {
+    let charset = charset.map(str::to_ascii_lowercase);
+    let utf16 = |bytes: &[u8], from: fn([u8; 2]) -> u16| {
+        if bytes.len() % 2 != 0 {
+            return Err(
+                "The request is not valid UTF-16: it has an odd number of bytes.".to_owned(),
+            );
+        }
+        let units = bytes.chunks_exact(2).map(|pair| from([pair[0], pair[1]]));
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map(|text| (text, SourceEncoding::Utf16))
+            .map_err(|_| "The request is not valid UTF-16.".to_owned())
+    };
+    match (body, charset.as_deref()) {
+        ([0xEF, 0xBB, 0xBF, rest @ ..], None | Some("utf-8" | "utf8")) => utf8(rest),
+        ([0xFF, 0xFE, rest @ ..], None | Some("utf-16" | "utf-16le")) => {
+            utf16(rest, u16::from_le_bytes)
+        }
+        ([0xFE, 0xFF, rest @ ..], None | Some("utf-16" | "utf-16be")) => {
+            utf16(rest, u16::from_be_bytes)
+        }
+        (_, Some("utf-16le")) => utf16(body, u16::from_le_bytes),
+        (_, Some("utf-16be")) => utf16(body, u16::from_be_bytes),
+        (_, Some("utf-16")) => {
+            Err("A UTF-16 request must start with a byte order mark.".to_owned())
+        }
+        (_, None | Some("utf-8" | "utf8")) => utf8(body),
+        (_, Some(other)) => Err(format!(
+            "The charset '{other}' is not supported; send UTF-8 or UTF-16."
+        )),
+    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<(String, SourceEncoding), String> {
+    String::from_utf8(bytes.to_vec())
+        .map(|text| (text, SourceEncoding::Utf8))
+        .map_err(|_| "The request is not valid UTF-8.".to_owned())
+}
+
 /// The SOAP version that a Content-Type's media type stands for.
 pub fn media_type_version(content_type: &str) -> Option<SoapVersion> {
     let media_type = content_type.split(';').next().unwrap_or("").trim();
@@ -42,11 +85,12 @@ impl Envelope {
     /// known are written in `fallback`, the version the Content-Type named.
     pub fn parse(
         xml: &str,
+        source: SourceEncoding,
         limits: &XmlLimits,
         fallback: SoapVersion,
     ) -> Result<Self, (SoapVersion, Fault)> {
-        let root =
-            parse_document(xml, limits).map_err(|reason| (fallback, Fault::client(reason)))?;
+        let root = parse_document(xml, source, limits)
+            .map_err(|reason| (fallback, Fault::client(reason)))?;
         if root.name != "Envelope" {
             return Err((
                 fallback,

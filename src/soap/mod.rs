@@ -8,7 +8,7 @@ mod wsdl;
 mod xml_out;
 mod xml_tree;
 
-pub use envelope::{Envelope, HeaderBlock, media_type_version, response_envelope};
+pub use envelope::{Envelope, HeaderBlock, decode_body, media_type_version, response_envelope};
 pub use fault::{Fault, SoapError};
 pub use messages::{
     decode_create_customer_relation, decode_delete_customer_relation,
@@ -18,7 +18,7 @@ pub use messages::{
 };
 pub use wsdl::{WSDL_TEMPLATE, wsdl_with_address};
 pub use xml_out::XmlOut;
-pub use xml_tree::{XmlElement, XmlLimits};
+pub use xml_tree::{SourceEncoding, XmlElement, XmlLimits};
 
 /// The one namespace of the service's messages and types.
 pub const TNS: &str = "urn:customer-relations:v1";

@@ -69,9 +69,31 @@ impl Default for XmlLimits {
     }
 }
 
+/// How the request's bytes were decoded, which decides the encodings its XML
+/// declaration may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceEncoding {
+    Utf8,
+    Utf16,
+}
+
+impl SourceEncoding {
+    fn admits(self, declared: &str) -> bool {
+        let declared = declared.to_ascii_lowercase();
+        match self {
+            Self::Utf8 => matches!(declared.as_str(), "utf-8" | "utf8"),
+            Self::Utf16 => matches!(declared.as_str(), "utf-16" | "utf-16le" | "utf-16be"),
+        }
+    }
+}
+
 /// Parses a whole document into its root element. The error is a sentence
 /// fit for a Client fault.
-pub fn parse_document(xml: &str, limits: &XmlLimits) -> Result<XmlElement, String> {
+pub fn parse_document(
+    xml: &str,
+    source: SourceEncoding,
+    limits: &XmlLimits,
+) -> Result<XmlElement, String> {
     let mut reader = NsReader::from_str(xml);
     reader.config_mut().check_end_names = true;
     reader.config_mut().expand_empty_elements = true;
@@ -190,10 +212,13 @@ pub fn parse_document(xml: &str, limits: &XmlLimits) -> Result<XmlElement, Strin
                 if let Some(encoding) = decl.encoding() {
                     let encoding = encoding
                         .map_err(|e| format!("The request is not well-formed XML: {e}."))?;
-                    let encoding = encoding.to_ascii_lowercase();
-                    if encoding != "utf-8" && encoding != "utf8" {
+                    if !source.admits(&encoding) {
                         return Err(format!(
-                            "The request declares the encoding '{encoding}'; only UTF-8 is accepted."
+                            "The request declares the encoding '{encoding}' but is sent in {}; send UTF-8 or UTF-16.",
+                            match source {
+                                SourceEncoding::Utf8 => "UTF-8",
+                                SourceEncoding::Utf16 => "UTF-16",
+                            }
                         ));
                     }
                 }
@@ -231,7 +256,7 @@ mod tests {
     use super::*;
 
     fn parse(xml: &str) -> Result<XmlElement, String> {
-        parse_document(xml, &XmlLimits::default())
+        parse_document(xml, SourceEncoding::Utf8, &XmlLimits::default())
     }
 
     #[test]
@@ -276,6 +301,9 @@ mod tests {
         assert!(parse("<r/><r/>").is_err());
         assert!(parse("").is_err());
         assert!(parse(r#"<?xml version="1.0" encoding="ISO-8859-1"?><r/>"#).is_err());
+        assert!(parse(r#"<?xml version="1.0" encoding="UTF-16"?><r/>"#).is_err());
+        let utf16 = r#"<?xml version="1.0" encoding="UTF-16"?><r/>"#;
+        assert!(parse_document(utf16, SourceEncoding::Utf16, &XmlLimits::default()).is_ok());
     }
 
     #[test]
@@ -286,13 +314,19 @@ mod tests {
             max_attributes: 2,
             max_text_bytes: 4,
         };
-        assert!(parse_document("<a><b><c/></b></a>", &limits).is_ok());
-        assert!(parse_document("<a><b><c><d/></c></b></a>", &limits).is_err());
-        assert!(parse_document("<a><b/><b/><b/><b/></a>", &limits).is_ok());
-        assert!(parse_document("<a><b/><b/><b/><b/><b/></a>", &limits).is_err());
-        assert!(parse_document(r#"<a x="1" y="2"/>"#, &limits).is_ok());
-        assert!(parse_document(r#"<a x="1" y="2" z="3"/>"#, &limits).is_err());
-        assert!(parse_document("<a>1234</a>", &limits).is_ok());
-        assert!(parse_document("<a>12345</a>", &limits).is_err());
+        assert!(parse_document("<a><b><c/></b></a>", SourceEncoding::Utf8, &limits).is_ok());
+        assert!(
+            parse_document("<a><b><c><d/></c></b></a>", SourceEncoding::Utf8, &limits).is_err()
+        );
+        assert!(parse_document("<a><b/><b/><b/><b/></a>", SourceEncoding::Utf8, &limits).is_ok());
+        assert!(
+            parse_document("<a><b/><b/><b/><b/><b/></a>", SourceEncoding::Utf8, &limits).is_err()
+        );
+        assert!(parse_document(r#"<a x="1" y="2"/>"#, SourceEncoding::Utf8, &limits).is_ok());
+        assert!(
+            parse_document(r#"<a x="1" y="2" z="3"/>"#, SourceEncoding::Utf8, &limits).is_err()
+        );
+        assert!(parse_document("<a>1234</a>", SourceEncoding::Utf8, &limits).is_ok());
+        assert!(parse_document("<a>12345</a>", SourceEncoding::Utf8, &limits).is_err());
     }
 }

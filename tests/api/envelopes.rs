@@ -42,6 +42,23 @@ fn operation_payloads(
     ]
 }
 
+/// The envelope as UTF-16 with a byte order mark, little- or big-endian.
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let mut bytes = if big_endian {
+        vec![0xFE, 0xFF]
+    } else {
+        vec![0xFF, 0xFE]
+    };
+    for unit in text.encode_utf16() {
+        bytes.extend(if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        });
+    }
+    bytes
+}
+
 on_both_backends! {
     async fn every_operation_works_in_both_versions_with_any_prefix(backend: Backend) {
         let app = spawn_app(&backend).await;
@@ -483,5 +500,46 @@ on_both_backends! {
             .unwrap();
         assert_eq!(response.status(), 200);
         assert!(response.headers().contains_key("x-request-id"));
+    }
+
+
+    async fn utf16_requests_are_accepted_and_non_ascii_round_trips(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        for (big_endian, content_type, reference) in [
+            (false, "text/xml; charset=utf-16", "Åse Ødegård (LE)"),
+            (true, "text/xml; charset=UTF-16", "Åse Ødegård (BE)"),
+            (false, "text/xml", "Åse Ødegård (BOM only)"),
+        ] {
+            let body = format!(
+                r#"<?xml version="1.0" encoding="UTF-16"?>{}"#,
+                envelope(Soap::V11, &relation(1000, "SSO", reference).to_xml())
+                    .trim_start_matches(r#"<?xml version="1.0" encoding="utf-8"?>"#)
+            );
+            let created = app.post(content_type, None, utf16(&body, big_endian)).await.relation();
+            assert_eq!(created.reference, reference);
+        }
+        let listed: Vec<_> = app.get_relations(1000).await.relations().into_iter().map(|r| r.reference).collect();
+        assert_eq!(listed, ["Åse Ødegård (LE)", "Åse Ødegård (BE)", "Åse Ødegård (BOM only)"]);
+    }
+
+    async fn other_encodings_get_a_clear_fault(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let latin1 = r#"<?xml version="1.0" encoding="ISO-8859-1"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetRelationTypes xmlns="urn:customer-relations:v1"/></s:Body></s:Envelope>"#;
+        let declared = app.post("text/xml", None, latin1).await;
+        declared.assert_client_fault();
+        assert!(declared.fault_reason().contains("ISO-8859-1"), "{}", declared.body);
+
+        let mut invalid = envelope(Soap::V11, &relation(1000, "SSO", "x").to_xml()).into_bytes();
+        let at = invalid.iter().position(|b| *b == b'x').unwrap();
+        invalid[at] = 0xE5; // "å" in ISO-8859-1: not UTF-8
+        let response = app.post("text/xml; charset=utf-8", None, invalid).await;
+        response.assert_client_fault();
+        assert!(response.fault_reason().contains("UTF-8"), "{}", response.body);
+
+        let no_bom = app
+            .post("text/xml; charset=utf-16", None, utf16(&envelope(Soap::V11, &get_relation_types_xml()), false)[2..].to_vec())
+            .await;
+        no_bom.assert_client_fault();
+        assert_eq!(app.get_relations(1000).await.relations(), []);
     }
 }

@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod envelopes;
 mod import;
+mod limits;
 mod schema_check;
 mod server_faults;
 mod worked_cases;
