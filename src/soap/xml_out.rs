@@ -1,7 +1,39 @@
 //! Writing XML with quick-xml's writer, which escapes text and attributes.
 
+use std::borrow::Cow;
+
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use super::xml_tree::is_xml_char;
+
+/// Text with every character XML does not allow replaced by U+FFFD, so that
+/// no value (a quoted client string, say) can make a response ill-formed.
+fn xml_safe(text: &str) -> Cow<'_, str> {
+    if text.chars().all(is_xml_char) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(
+            text.chars()
+                .map(|c| {
+                    if is_xml_char(c) {
+                        c
+                    } else {
+                        char::REPLACEMENT_CHARACTER
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
+fn start_tag<'a>(name: &'a str, attributes: &[(&str, &str)]) -> BytesStart<'a> {
+    let mut start = BytesStart::new(name);
+    for (key, value) in attributes {
+        start.push_attribute((*key, xml_safe(value).as_ref()));
+    }
+    start
+}
 
 pub struct XmlOut {
     writer: Writer<Vec<u8>>,
@@ -33,19 +65,11 @@ impl XmlOut {
     /// Opens an element with the given attributes (namespace declarations
     /// included).
     pub fn open(&mut self, name: &str, attributes: &[(&str, &str)]) {
-        let mut start = BytesStart::new(name);
-        for attribute in attributes {
-            start.push_attribute(*attribute);
-        }
-        self.write(Event::Start(start));
+        self.write(Event::Start(start_tag(name, attributes)));
     }
 
     pub fn empty(&mut self, name: &str, attributes: &[(&str, &str)]) {
-        let mut start = BytesStart::new(name);
-        for attribute in attributes {
-            start.push_attribute(*attribute);
-        }
-        self.write(Event::Empty(start));
+        self.write(Event::Empty(start_tag(name, attributes)));
     }
 
     pub fn close(&mut self, name: &str) {
@@ -53,14 +77,12 @@ impl XmlOut {
     }
 
     pub fn text_element(&mut self, name: &str, text: &str) {
-        self.open(name, &[]);
-        self.write(Event::Text(BytesText::new(text)));
-        self.close(name);
+        self.text_element_with(name, &[], text);
     }
 
     pub fn text_element_with(&mut self, name: &str, attributes: &[(&str, &str)], text: &str) {
         self.open(name, attributes);
-        self.write(Event::Text(BytesText::new(text)));
+        self.write(Event::Text(BytesText::new(&xml_safe(text))));
         self.close(name);
     }
 
@@ -78,5 +100,21 @@ impl XmlOut {
 
     pub fn into_bytes(self) -> Vec<u8> {
         self.writer.into_inner()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_xml_does_not_allow_never_reach_the_output() {
+        let mut out = XmlOut::new();
+        out.text_element_with("a", &[("v", "x\u{1}y")], "nul\u{0} bell\u{7} <&> é");
+        let xml = String::from_utf8(out.into_bytes()).unwrap();
+        assert_eq!(
+            xml,
+            "<a v=\"x\u{FFFD}y\">nul\u{FFFD} bell\u{FFFD} &lt;&amp;&gt; é</a>"
+        );
     }
 }

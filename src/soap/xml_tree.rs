@@ -87,6 +87,11 @@ impl SourceEncoding {
     }
 }
 
+/// Whether XML 1.0 allows the character in a document (production `Char`).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 /// Parses a whole document into its root element. The error is a sentence
 /// fit for a Client fault.
 pub fn parse_document(
@@ -94,6 +99,13 @@ pub fn parse_document(
     source: SourceEncoding,
     limits: &XmlLimits,
 ) -> Result<XmlElement, String> {
+    // A document with a character XML does not allow is not well-formed; it
+    // is refused before anything in it can be quoted back.
+    if let Some(at) = xml.chars().position(|c| !is_xml_char(c)) {
+        return Err(format!(
+            "The request is not well-formed XML: character {at} is not allowed in XML."
+        ));
+    }
     let mut reader = NsReader::from_str(xml);
     reader.config_mut().check_end_names = true;
     reader.config_mut().expand_empty_elements = true;
@@ -187,7 +199,13 @@ pub fn parse_document(
             Event::CData(data) => push_text(&mut stack, &data.xml10_content(), limits)?,
             Event::GeneralRef(reference) => {
                 let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
+                    Ok(Some(c)) if is_xml_char(c) => c.to_string(),
+                    Ok(Some(_)) => {
+                        return Err(format!(
+                            "The request is not well-formed XML: '&{};' refers to a character XML does not allow.",
+                            &*reference
+                        ));
+                    }
                     Ok(None) => resolve_predefined_entity(&reference)
                         .ok_or_else(|| {
                             format!(
@@ -292,6 +310,16 @@ mod tests {
                 .unwrap_err()
                 .contains("processing instruction")
         );
+    }
+
+    #[test]
+    fn refuses_characters_xml_does_not_allow() {
+        assert!(parse("<r>\u{0}</r>").unwrap_err().contains("not allowed"));
+        assert!(parse("<r>\u{1}</r>").is_err());
+        assert!(parse("<r>\u{FFFE}</r>").is_err());
+        assert!(parse("<r>&#1;</r>").is_err());
+        assert!(parse("<r>&#xFFFF;</r>").is_err());
+        assert!(parse("<r>\t\n&#9;&#x10000;</r>").is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod helpers;
 mod cli;
 mod concurrency;
 mod envelopes;
+mod fuzz_properties;
 mod import;
 mod limits;
 mod schema_check;
