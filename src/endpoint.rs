@@ -9,8 +9,8 @@ use futures_util::StreamExt;
 use crate::operations::{Operation, OperationContext};
 use crate::relations::Caller;
 use crate::soap::{
-    Envelope, Fault, SoapError, SoapVersion, XmlLimits, decode_body, media_type_version,
-    response_envelope, wsdl_with_address,
+    Envelope, Fault, SoapError, SoapVersion, XmlLimits, decode_body, is_supported_charset,
+    media_type_version, response_envelope, wsdl_with_address,
 };
 use crate::store::Database;
 use crate::telemetry::{Outcome, RequestId};
@@ -65,7 +65,7 @@ pub async fn soap_endpoint(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let Some(version) = media_type_version(content_type) else {
+    let Some(declared) = media_type_version(content_type) else {
         return fault_response(
             SoapVersion::V11,
             Fault::client_with_status(
@@ -82,41 +82,38 @@ pub async fn soap_endpoint(
         .iter()
         .find(|(k, _)| k == "charset")
         .map(|(_, v)| v.as_str());
-    if let Some(charset) = charset {
-        let known = ["utf-8", "utf8", "utf-16", "utf-16le", "utf-16be"];
-        if !known.contains(&charset.to_ascii_lowercase().as_str()) {
-            return fault_response(
-                version,
-                Fault::client_with_status(
-                    format!("The charset '{charset}' is not supported; send UTF-8 or UTF-16."),
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ),
-                None,
-            );
-        }
+    if let Some(charset) = charset.filter(|c| !is_supported_charset(c)) {
+        return fault_response(
+            declared,
+            Fault::client_with_status(
+                format!("The charset '{charset}' is not supported; send UTF-8 or UTF-16."),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            None,
+        );
     }
 
     let body = match read_body(payload, state.max_body_bytes).await {
         Ok(body) => body,
-        Err(fault) => return fault_response(version, fault, None),
+        Err(fault) => return fault_response(declared, fault, None),
     };
     let (xml, source) = match decode_body(&body, charset) {
         Ok(decoded) => decoded,
-        Err(reason) => return fault_response(version, Fault::client(reason), None),
+        Err(reason) => return fault_response(declared, Fault::client(reason), None),
     };
 
-    let envelope = match Envelope::parse(&xml, source, &state.xml_limits, version) {
+    let envelope = match Envelope::parse(&xml, source, &state.xml_limits, declared) {
         Ok(envelope) => envelope,
         Err((version, fault)) => return fault_response(version, fault, None),
     };
     let version = envelope.version;
-    if media_type_version(content_type) != Some(version) {
+    if version != declared {
         return fault_response(
             version,
             Fault::client(format!(
                 "The envelope is {} but the Content-Type '{content_type}' is for {}.",
                 version.label(),
-                media_type_version(content_type).map_or("neither", SoapVersion::label)
+                declared.label()
             )),
             None,
         );

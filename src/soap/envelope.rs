@@ -25,6 +25,13 @@ pub struct Envelope {
     pub operation: XmlElement,
 }
 
+/// Whether a Content-Type charset names an encoding [`decode_body`] reads.
+pub fn is_supported_charset(charset: &str) -> bool {
+    ["utf-8", "utf8", "utf-16", "utf-16le", "utf-16be"]
+        .iter()
+        .any(|known| charset.eq_ignore_ascii_case(known))
+}
+
 /// The request body as text. UTF-8 (with or without a byte order mark) and
 /// UTF-16 (with a byte order mark, or named by the charset) are accepted, as
 /// WS-I Basic Profile requires.

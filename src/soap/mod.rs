@@ -8,7 +8,9 @@ mod wsdl;
 mod xml_out;
 mod xml_tree;
 
-pub use envelope::{Envelope, HeaderBlock, decode_body, media_type_version, response_envelope};
+pub use envelope::{
+    Envelope, HeaderBlock, decode_body, is_supported_charset, media_type_version, response_envelope,
+};
 pub use fault::{Fault, SoapError};
 pub use messages::{
     decode_create_customer_relation, decode_delete_customer_relation,
