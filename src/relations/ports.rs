@@ -6,13 +6,13 @@ use super::{CustomerRelation, InternalError, RelationType, ValidRelation, Validi
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CustomerRecord {
-    pub customer_number: i32,
     pub validity: Validity,
 }
 
 /// Read access to the customer register.
 pub trait CustomerDirectory {
     fn relation_type(&mut self, code: &str) -> Result<Option<RelationType>, InternalError>;
+    /// Every relation type, in no particular order.
     fn relation_types(&mut self) -> Result<Vec<RelationType>, InternalError>;
     fn customer(&mut self, customer_number: i32) -> Result<Option<CustomerRecord>, InternalError>;
     /// Whether a valid title has this code.

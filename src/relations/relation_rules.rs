@@ -214,7 +214,8 @@ pub fn delete_relation<S: RelationRepository + ?Sized>(
     }
 }
 
-/// All relation types, ordered by code.
+/// All relation types, ordered by code: by bytes, here rather than in SQL,
+/// so that the order does not depend on the database's collation.
 pub fn relation_types<S: CustomerDirectory + ?Sized>(
     store: &mut S,
 ) -> Result<Vec<RelationType>, RelationError> {

@@ -218,3 +218,63 @@ pub fn response_envelope(version: SoapVersion, payload: super::XmlOut) -> Vec<u8
     out.close(&format!("{p}:Envelope"));
     out.into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utf16le(text: &str) -> Vec<u8> {
+        text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+    }
+
+    #[test]
+    fn bodies_decode_as_utf8_or_utf16() {
+        let decode = |bytes: &[u8], charset| decode_body(bytes, charset);
+        assert_eq!(
+            decode(b"<r/>", None),
+            Ok(("<r/>".into(), SourceEncoding::Utf8))
+        );
+        assert_eq!(
+            decode(b"\xEF\xBB\xBF<r/>", Some("UTF-8")),
+            Ok(("<r/>".into(), SourceEncoding::Utf8))
+        );
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(utf16le("<å/>"));
+        assert_eq!(
+            decode(&le, Some("utf-16")),
+            Ok(("<å/>".into(), SourceEncoding::Utf16))
+        );
+        assert_eq!(
+            decode(&utf16le("<r/>"), Some("utf-16le")),
+            Ok(("<r/>".into(), SourceEncoding::Utf16))
+        );
+    }
+
+    #[test]
+    fn bodies_that_do_not_decode_are_refused() {
+        assert!(decode_body(b"\xE5", None).unwrap_err().contains("UTF-8"));
+        assert!(
+            decode_body(b"\xFF\xFE<\x00r", None)
+                .unwrap_err()
+                .contains("odd number")
+        );
+        // An unpaired surrogate (0xD800).
+        assert!(
+            decode_body(b"\xFF\xFE\x00\xD8", None)
+                .unwrap_err()
+                .contains("not valid UTF-16")
+        );
+        assert!(
+            decode_body(&utf16le("<r/>"), Some("utf-16"))
+                .unwrap_err()
+                .contains("byte order mark")
+        );
+        assert!(
+            decode_body(b"<r/>", Some("latin1"))
+                .unwrap_err()
+                .contains("latin1")
+        );
+        assert!(!is_supported_charset("latin1"));
+        assert!(is_supported_charset("UTF-16BE"));
+    }
+}

@@ -20,8 +20,6 @@ pub struct XmlAttribute {
 pub struct XmlElement {
     pub namespace: Option<String>,
     pub name: String,
-    /// Prefix used in the document; only kept to name header blocks.
-    pub prefix: Option<String>,
     pub attributes: Vec<XmlAttribute>,
     pub children: Vec<XmlElement>,
     /// Character data directly inside this element, concatenated.
@@ -182,7 +180,6 @@ pub fn parse_document(
                 stack.push(XmlElement {
                     namespace,
                     name: name.local_name().into_inner().to_owned(),
-                    prefix: name.prefix().map(|p| p.into_inner().to_owned()),
                     attributes,
                     children: Vec::new(),
                     text: String::new(),

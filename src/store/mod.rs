@@ -224,10 +224,17 @@ impl Database {
             .map_err(InternalError::new)
     }
 
-    /// Whether the database answers a query.
+    /// Whether the database answers a query on the service's own tables
+    /// (`SELECT 1` would also pass on an empty or broken schema).
     pub fn ping(&self) -> Result<(), InternalError> {
+        use schema::relation_types;
         let mut conn = self.connection().map_err(InternalError::new)?;
-        db_run!(&mut conn, |c| c.batch_execute("SELECT 1")).map_err(InternalError::new)
+        db_run!(&mut conn, |c| relation_types::table
+            .select(relation_types::code)
+            .first::<String>(c)
+            .optional()
+            .map(drop))
+        .map_err(InternalError::new)
     }
 
     /// Whether the register and the relations are all empty.

@@ -131,7 +131,6 @@ macro_rules! relation_store_for {
 
             fn relation_types(&mut self) -> Result<Vec<RelationType>, InternalError> {
                 relation_types::table
-                    .order(relation_types::code)
                     .load::<RelationTypeRow>(self)
                     .map_err(internal)?
                     .into_iter()
@@ -152,7 +151,6 @@ macro_rules! relation_store_for {
                 validity
                     .map(|v| {
                         Ok(CustomerRecord {
-                            customer_number,
                             validity: v.parse().map_err(corrupt)?,
                         })
                     })

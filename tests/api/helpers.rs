@@ -506,37 +506,22 @@ impl SoapResponse {
 
     /// Asserts a Client (1.1) / Sender (1.2) fault with the right status.
     pub fn assert_client_fault(&self) -> &Self {
-        let (ns, code) = self.fault_code();
-        match self.version() {
-            Soap::V11 => {
-                assert_eq!(
-                    (ns.as_str(), code.as_str()),
-                    (SOAP11, "Client"),
-                    "{}",
-                    self.body
-                );
-                assert_eq!(self.status, 500, "{}", self.body);
-                assert!(
-                    self.content_type.starts_with("text/xml"),
-                    "{}",
-                    self.content_type
-                );
-            }
-            Soap::V12 => {
-                assert_eq!(
-                    (ns.as_str(), code.as_str()),
-                    (SOAP12, "Sender"),
-                    "{}",
-                    self.body
-                );
-                assert_eq!(self.status, 400, "{}", self.body);
-                assert!(
-                    self.content_type.starts_with("application/soap+xml"),
-                    "{}",
-                    self.content_type
-                );
-            }
-        }
+        let (namespace, code, status, media_type) = match self.version() {
+            Soap::V11 => (SOAP11, "Client", 500, "text/xml"),
+            Soap::V12 => (SOAP12, "Sender", 400, "application/soap+xml"),
+        };
+        assert_eq!(
+            self.fault_code(),
+            (namespace.to_owned(), code.to_owned()),
+            "{}",
+            self.body
+        );
+        assert_eq!(self.status, status, "{}", self.body);
+        assert!(
+            self.content_type.starts_with(media_type),
+            "{}",
+            self.content_type
+        );
         self
     }
 

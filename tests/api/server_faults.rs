@@ -4,6 +4,20 @@
 use crate::helpers::{SOAP11, SOAP12, Soap, get_relations_xml, relation, spawn_app};
 
 on_both_backends! {
+    async fn health_is_503_with_a_request_id_when_the_database_fails(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let health = format!("{}/health", app.address);
+        assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
+
+        app.database.raw_sql("DROP TABLE customer_relations; DROP TABLE relation_types;");
+        let response = reqwest::get(&health).await.unwrap();
+        assert_eq!(response.status(), 503);
+        let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let body = response.text().await.unwrap();
+        assert!(body.contains(&id), "{body}");
+        assert!(!body.contains("relation_types"), "no internals: {body}");
+    }
+
     async fn a_database_failure_is_a_server_fault_naming_only_the_request_id(backend: Backend) {
         let app = spawn_app(&backend).await;
         app.create(&relation(1000, "SSO", "before"))
