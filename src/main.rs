@@ -131,8 +131,15 @@ fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {
     let database = args.open()?;
     database.migrate()?;
     let files = read_fixture_dir(dir)?;
-    let summary = database.import(&files)?;
-    println!("Imported {} ({summary}).", dir.display());
+    let started = std::time::Instant::now();
+    let summary = database.import_with_progress(&files, &mut |file, rows| {
+        eprintln!("{file}: {rows} rows read");
+    })?;
+    println!(
+        "Imported {} ({summary}) in {:.1} s.",
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

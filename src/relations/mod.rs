@@ -5,7 +5,7 @@
 
 mod error;
 mod fields;
-mod model;
+pub(crate) mod model;
 mod ports;
 mod relation_rules;
 

@@ -11,8 +11,21 @@ use diesel::sqlite::SqliteConnection;
 use serde::Deserialize;
 
 use super::DbConnection;
+use super::register_store::CustomerChanges;
 use super::schema::{customers, relation_types, subscriptions, titles, users};
+use crate::register::{CustomerFields, FieldErrors, check_customer_fields};
 use crate::relations::{CanonicalReference, ReferenceType, RegisterCode, TitleMode, Validity};
+
+/// Customers are written this many to a statement: a 100,000-row file is
+/// 100 statements, not 100,000 round trips. (Ten columns each stays well
+/// under both backends' limit on bound parameters.)
+const CUSTOMER_BATCH: usize = 1_000;
+
+/// A long import reports progress every this many rows of a file.
+pub const PROGRESS_EVERY: usize = 10_000;
+
+/// Where an import reports how far it has come: (file, rows so far).
+pub type Progress<'a> = &'a mut dyn FnMut(&str, usize);
 
 /// The files a fixture folder may hold, in the order they are loaded (each
 /// may refer to rows of the ones before it).
@@ -125,12 +138,13 @@ pub fn read_fixture_dir(dir: &Path) -> Result<Vec<FixtureFile>, ImportError> {
 pub(super) fn import(
     conn: &mut DbConnection,
     files: &[FixtureFile],
+    progress: Progress<'_>,
 ) -> Result<ImportSummary, ImportError> {
     // SQLite takes its write lock up front, so that a concurrent writer
     // cannot make the transaction fail half-way; PostgreSQL locks row by row.
     let imported = match conn {
-        DbConnection::Sqlite(c) => (**c).immediate_transaction(|c| import_all(c, files)),
-        DbConnection::Postgres(c) => (**c).transaction(|c| import_all(c, files)),
+        DbConnection::Sqlite(c) => (**c).immediate_transaction(|c| import_all(c, files, progress)),
+        DbConnection::Postgres(c) => (**c).transaction(|c| import_all(c, files, progress)),
     };
     imported.map_err(|e: TxError| match e {
         TxError::Import(e) => e,
@@ -145,11 +159,12 @@ pub(super) fn import(
 fn import_all<C: RegisterLoader>(
     conn: &mut C,
     files: &[FixtureFile],
+    progress: Progress<'_>,
 ) -> Result<ImportSummary, TxError> {
     let mut summary = ImportSummary::default();
     for kind in FILES {
         for file in files.iter().filter(|f| f.kind() == kind) {
-            let rows = import_file(conn, file)?;
+            let rows = import_file(conn, file, progress)?;
             summary
                 .rows
                 .push((kind.trim_end_matches(".csv").to_owned(), rows));
@@ -175,7 +190,11 @@ impl From<diesel::result::Error> for TxError {
     }
 }
 
-fn import_file<C: RegisterLoader>(conn: &mut C, file: &FixtureFile) -> Result<usize, ImportError> {
+fn import_file<C: RegisterLoader>(
+    conn: &mut C,
+    file: &FixtureFile,
+    progress: Progress<'_>,
+) -> Result<usize, ImportError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(file.contents.as_bytes());
@@ -185,6 +204,7 @@ fn import_file<C: RegisterLoader>(conn: &mut C, file: &FixtureFile) -> Result<us
         message,
     };
     let headers = reader.headers().map_err(|e| at(1, e.to_string()))?.clone();
+    let mut customers = CustomerBatch::default();
     let mut count = 0;
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -194,7 +214,9 @@ fn import_file<C: RegisterLoader>(conn: &mut C, file: &FixtureFile) -> Result<us
         let line = record.position().map_or(0, |p| p.line());
         let loaded = match file.kind() {
             "titles.csv" => parse(&record, &headers).and_then(|r| conn.load_title(r)),
-            "customers.csv" => parse(&record, &headers).and_then(|r| conn.load_customer(r)),
+            "customers.csv" => parse(&record, &headers)
+                .and_then(|r| customers.push(r, line))
+                .and_then(|full| if full { customers.flush(conn) } else { Ok(()) }),
             "relation_types.csv" => {
                 parse(&record, &headers).and_then(|r| conn.load_relation_type(r))
             }
@@ -204,8 +226,87 @@ fn import_file<C: RegisterLoader>(conn: &mut C, file: &FixtureFile) -> Result<us
         };
         loaded.map_err(|message| at(line, message))?;
         count += 1;
+        if count % PROGRESS_EVERY == 0 {
+            progress(&file.path, count);
+        }
     }
+    customers
+        .flush(conn)
+        .map_err(|message| at(customers.first_line, message))?;
     Ok(count)
+}
+
+/// Checked customer rows waiting to be written together.
+#[derive(Default)]
+struct CustomerBatch {
+    rows: Vec<(i32, CustomerFields, Validity)>,
+    /// The line of the first row in `rows`, for a database error.
+    first_line: u64,
+    /// Every customer number of the file so far, with its line: one
+    /// statement cannot write the same customer twice.
+    seen: std::collections::HashMap<i32, u64>,
+}
+
+impl CustomerBatch {
+    /// Checks a row and keeps it; `true` when the batch is full.
+    fn push(&mut self, row: CustomerRow, line: u64) -> Result<bool, String> {
+        if row.customer_number <= 0 {
+            return Err(format!(
+                "customer_number must be a positive number, not {}",
+                row.customer_number
+            ));
+        }
+        if let Some(first) = self.seen.insert(row.customer_number, line) {
+            return Err(format!(
+                "customer {} is already on line {first}",
+                row.customer_number
+            ));
+        }
+        let mut errors = FieldErrors::default();
+        let fields = check_customer_fields(
+            &CustomerFields {
+                name: row.name,
+                street: row.street,
+                zip: row.zip,
+                city: row.city,
+                country: row.country,
+                url: row.url,
+                comment: row.comment,
+            },
+            &mut errors,
+        );
+        if !errors.is_empty() {
+            let messages: Vec<_> = errors.into_vec().into_iter().map(|e| e.message).collect();
+            return Err(messages.join(" "));
+        }
+        if self.rows.is_empty() {
+            self.first_line = line;
+        }
+        self.rows.push((
+            row.customer_number,
+            fields,
+            row.validity.unwrap_or(Validity::Valid),
+        ));
+        Ok(self.rows.len() >= CUSTOMER_BATCH)
+    }
+
+    fn flush<C: RegisterLoader>(&mut self, conn: &mut C) -> Result<(), String> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<_> = self
+            .rows
+            .iter()
+            .map(|(number, fields, validity)| CustomerRecord {
+                customer_number: *number,
+                validity: validity.as_str(),
+                changes: CustomerChanges::new(fields),
+            })
+            .collect();
+        conn.load_customers(&records)?;
+        self.rows.clear();
+        Ok(())
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(
@@ -279,15 +380,22 @@ struct TitleRecord<'a> {
 struct CustomerRow {
     customer_number: i32,
     name: String,
+    street: Option<String>,
+    zip: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    url: Option<String>,
+    comment: Option<String>,
     validity: Option<Validity>,
 }
 
-#[derive(Insertable, AsChangeset)]
-#[diesel(table_name = customers)]
+#[derive(Insertable)]
+#[diesel(table_name = customers, treat_none_as_default_value = false)]
 struct CustomerRecord<'a> {
     customer_number: i32,
-    name: &'a str,
     validity: &'a str,
+    #[diesel(embed)]
+    changes: CustomerChanges<'a>,
 }
 
 #[derive(Deserialize)]
@@ -350,7 +458,8 @@ trait RegisterLoader {
     fn customer_exists(&mut self, number: i32) -> Result<(), String>;
     fn title_exists(&mut self, code: &str) -> Result<(), String>;
     fn load_title(&mut self, row: TitleRow) -> Result<(), String>;
-    fn load_customer(&mut self, row: CustomerRow) -> Result<(), String>;
+    /// Inserts the customers, or updates those already there.
+    fn load_customers(&mut self, records: &[CustomerRecord<'_>]) -> Result<(), String>;
     fn load_relation_type(&mut self, row: RelationTypeRow) -> Result<(), String>;
     fn load_user(&mut self, row: UserRow) -> Result<(), String>;
     fn load_subscription(&mut self, row: SubscriptionRow) -> Result<(), String>;
@@ -391,21 +500,28 @@ macro_rules! register_loader_for {
                 upsert!(conn, titles::table, titles::code, &record)
             }
 
-            fn load_customer(&mut self, row: CustomerRow) -> Result<(), String> {
-                let conn = self;
-                required("name", &row.name)?;
-                if row.customer_number <= 0 {
-                    return Err(format!(
-                        "customer_number must be a positive number, not {}",
-                        row.customer_number
-                    ));
-                }
-                let record = CustomerRecord {
-                    customer_number: row.customer_number,
-                    name: &row.name,
-                    validity: row.validity.unwrap_or(Validity::Valid).as_str(),
-                };
-                upsert!(conn, customers::table, customers::customer_number, &record)
+            fn load_customers(&mut self, records: &[CustomerRecord<'_>]) -> Result<(), String> {
+                use diesel::upsert::excluded;
+                diesel::insert_into(customers::table)
+                    .values(records)
+                    .on_conflict(customers::customer_number)
+                    .do_update()
+                    .set((
+                        customers::name.eq(excluded(customers::name)),
+                        customers::street.eq(excluded(customers::street)),
+                        customers::zip.eq(excluded(customers::zip)),
+                        customers::city.eq(excluded(customers::city)),
+                        customers::country.eq(excluded(customers::country)),
+                        customers::url.eq(excluded(customers::url)),
+                        customers::comment.eq(excluded(customers::comment)),
+                        customers::validity.eq(excluded(customers::validity)),
+                        customers::name_key.eq(excluded(customers::name_key)),
+                        customers::zip_key.eq(excluded(customers::zip_key)),
+                        customers::city_key.eq(excluded(customers::city_key)),
+                    ))
+                    .execute(self)
+                    .map(drop)
+                    .map_err(db_message)
             }
 
             fn load_relation_type(&mut self, row: RelationTypeRow) -> Result<(), String> {

@@ -8,6 +8,7 @@
 
 mod database_url;
 mod fixtures;
+mod register_store;
 mod relation_store;
 mod schema;
 
@@ -21,7 +22,11 @@ use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use database_url::{DatabaseUrl, DatabaseUrlError};
-pub use fixtures::{FixtureFile, ImportError, ImportSummary, demo_fixtures, read_fixture_dir};
+pub use fixtures::{
+    FixtureFile, ImportError, ImportSummary, PROGRESS_EVERY, Progress, demo_fixtures,
+    read_fixture_dir,
+};
+use register_store::RegisterMaintenance;
 pub use relation_store::{RelationStore, Session};
 
 use crate::relations::InternalError;
@@ -138,6 +143,24 @@ impl From<MigrationFailure> for StoreError {
     }
 }
 
+/// The migration that added the customers' search keys; SQL cannot fold
+/// case as the service does, so the keys are rewritten once it has run.
+const SEARCH_KEYS_MIGRATION: &str = "20261122000003";
+
+fn after_migrations<C: RegisterMaintenance>(
+    conn: &mut C,
+    applied: &[String],
+) -> Result<(), MigrationFailure> {
+    if applied
+        .iter()
+        .any(|v| v.to_string().replace('-', "") == SEARCH_KEYS_MIGRATION)
+    {
+        let changed = conn.refold_customers()?;
+        log::info!("search keys rewritten for {changed} customers");
+    }
+    Ok(())
+}
+
 impl Database {
     /// Opens the database the URL names (for SQLite creating the file and
     /// its folder). The backend is the URL's scheme.
@@ -183,9 +206,16 @@ impl Database {
         match self.connection()? {
             DbConnection::Sqlite(mut conn) => {
                 conn.immediate_transaction(|c| {
-                    c.run_pending_migrations(SQLITE_MIGRATIONS)
-                        .map(drop)
-                        .map_err(|e| MigrationFailure::Harness(e.to_string()))
+                    let applied = c
+                        .run_pending_migrations(SQLITE_MIGRATIONS)
+                        .map(|versions| {
+                            versions
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<String>>()
+                        })
+                        .map_err(|e| MigrationFailure::Harness(e.to_string()))?;
+                    after_migrations(c, &applied)
                 })?;
             }
             DbConnection::Postgres(mut conn) => {
@@ -193,8 +223,11 @@ impl Database {
                     .execute(&mut *conn)?;
                 let migrated = conn
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
-                    .map(drop)
-                    .map_err(|e| StoreError::Migration(e.to_string()));
+                    .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
+                    .map_err(|e| MigrationFailure::Harness(e.to_string()))
+                    .and_then(|applied| {
+                        (*conn).transaction(|c: &mut PgConnection| after_migrations(c, &applied))
+                    });
                 diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
                     .execute(&mut *conn)?;
                 migrated?;
@@ -253,7 +286,17 @@ impl Database {
 
     /// Loads fixture files in one transaction: all of them or nothing.
     pub fn import(&self, files: &[FixtureFile]) -> Result<ImportSummary, StoreError> {
+        self.import_with_progress(files, &mut |_, _| {})
+    }
+
+    /// As [`Database::import`], calling `progress` with a file's name and
+    /// its rows so far every [`PROGRESS_EVERY`] rows.
+    pub fn import_with_progress(
+        &self,
+        files: &[FixtureFile],
+        progress: Progress<'_>,
+    ) -> Result<ImportSummary, StoreError> {
         let mut conn = self.connection()?;
-        Ok(fixtures::import(&mut conn, files)?)
+        Ok(fixtures::import(&mut conn, files, progress)?)
     }
 }

@@ -9,15 +9,16 @@ use diesel::sqlite::SqliteConnection;
 
 use super::DbConnection;
 use super::schema::{customer_relations, customers, relation_types, subscriptions, titles, users};
+use crate::register::RegisterRepository;
 use crate::relations::{
     CustomerDirectory, CustomerRecord, CustomerRelation, Inserted, InternalError,
     RelationRepository, RelationType, ValidRelation, Validity,
 };
 
 /// What the rules need of a store: the register and the relations.
-pub trait RelationStore: CustomerDirectory + RelationRepository {}
+pub trait RelationStore: CustomerDirectory + RelationRepository + RegisterRepository {}
 
-impl<T: CustomerDirectory + RelationRepository> RelationStore for T {}
+impl<T: CustomerDirectory + RelationRepository + RegisterRepository> RelationStore for T {}
 
 /// One pooled connection, used for one unit of work.
 pub struct Session {

@@ -13,6 +13,15 @@ diesel::table! {
         customer_number -> Integer,
         name -> Text,
         validity -> Text,
+        street -> Nullable<Text>,
+        zip -> Nullable<Text>,
+        city -> Nullable<Text>,
+        country -> Nullable<Text>,
+        url -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        name_key -> Text,
+        zip_key -> Nullable<Text>,
+        city_key -> Nullable<Text>,
     }
 }
 

@@ -1,0 +1,13 @@
+DROP INDEX customer_relations_type;
+DROP INDEX customers_city_key;
+DROP INDEX customers_zip_key;
+DROP INDEX customers_name_key;
+ALTER TABLE customers DROP COLUMN city_key;
+ALTER TABLE customers DROP COLUMN zip_key;
+ALTER TABLE customers DROP COLUMN name_key;
+ALTER TABLE customers DROP COLUMN comment;
+ALTER TABLE customers DROP COLUMN url;
+ALTER TABLE customers DROP COLUMN country;
+ALTER TABLE customers DROP COLUMN city;
+ALTER TABLE customers DROP COLUMN zip;
+ALTER TABLE customers DROP COLUMN street;
