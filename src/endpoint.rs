@@ -1,12 +1,12 @@
-//! The HTTP face of the service: the SOAP endpoint, its WSDL and the health
-//! check.
+//! The HTTP face of the services: the SOAP endpoints, their WSDLs and the
+//! health check.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use futures_util::StreamExt;
 
-use crate::operations::{Operation, OperationContext};
+use crate::operations::{Operation, OperationContext, Service};
 use crate::relations::Caller;
 use crate::soap::{
     Envelope, Fault, SoapError, SoapVersion, XmlLimits, decode_body, is_supported_charset,
@@ -14,8 +14,6 @@ use crate::soap::{
 };
 use crate::store::Database;
 use crate::telemetry::{Outcome, RequestId};
-
-pub const SERVICE_PATH: &str = "/CustomerRelationService";
 
 pub struct AppState {
     pub database: Database,
@@ -55,7 +53,25 @@ fn fault_response(
 }
 
 /// `POST /CustomerRelationService`.
-pub async fn soap_endpoint(
+pub async fn relation_endpoint(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    soap_endpoint(Service::Relations, request, payload, state).await
+}
+
+/// `POST /CustomerRegisterService`.
+pub async fn register_endpoint(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    soap_endpoint(Service::Register, request, payload, state).await
+}
+
+async fn soap_endpoint(
+    service: Service,
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -127,13 +143,16 @@ pub async fn soap_endpoint(
     }
 
     let element = &envelope.operation;
-    let Some(operation) = Operation::for_element(element.namespace.as_deref(), &element.name)
+    let Some(operation) =
+        Operation::for_element(service, element.namespace.as_deref(), &element.name)
     else {
         return fault_response(
             version,
             Fault::client(format!(
-                "The service has no operation {}; see the WSDL at {SERVICE_PATH}?wsdl.",
-                element.qualified_name()
+                "The {} has no operation {}; see the WSDL at {}?wsdl.",
+                service.name(),
+                element.qualified_name(),
+                service.path()
             )),
             None,
         );
@@ -216,24 +235,34 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
 }
 
 /// `GET /CustomerRelationService?wsdl` (or `?WSDL`).
-pub async fn wsdl(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+pub async fn relation_wsdl(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    wsdl(Service::Relations, request, state)
+}
+
+/// `GET /CustomerRegisterService?wsdl` (or `?WSDL`).
+pub async fn register_wsdl(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    wsdl(Service::Register, request, state)
+}
+
+fn wsdl(service: Service, request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let path = service.path();
     if !request.query_string().eq_ignore_ascii_case("wsdl") {
         return HttpResponse::NotFound()
             .content_type(ContentType::plaintext())
             .body(format!(
-                "This is a SOAP endpoint: POST SOAP envelopes here. The WSDL is at {SERVICE_PATH}?wsdl\n"
+                "This is a SOAP endpoint: POST SOAP envelopes here. The WSDL is at {path}?wsdl\n"
             ));
     }
     let address = match &state.public_url {
-        Some(base) => format!("{}{SERVICE_PATH}", base.trim_end_matches('/')),
+        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
         None => {
             let info = request.connection_info();
-            format!("{}://{}{SERVICE_PATH}", info.scheme(), info.host())
+            format!("{}://{}{path}", info.scheme(), info.host())
         }
     };
     HttpResponse::Ok()
         .content_type(ContentType::xml())
-        .body(wsdl_with_address(&address))
+        .body(wsdl_with_address(service.wsdl_template(), &address))
 }
 
 /// `GET /health`: 200 when the database answers, 503 when it does not.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use customer_relations::endpoint::SERVICE_PATH;
+use customer_relations::operations::Service;
 use customer_relations::settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
 use customer_relations::soap::XmlLimits;
 use customer_relations::startup::Application;
@@ -170,8 +170,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let app = Application::build(&settings, database)
             .with_context(|| format!("listening on {}", settings.bind))?;
         let base = format!("http://{}", app.address());
-        println!("customer-relations listening on {base}{SERVICE_PATH}");
-        println!("WSDL: {base}{SERVICE_PATH}?wsdl");
+        for service in Service::ALL {
+            let path = service.path();
+            println!("{} listening on {base}{path}", service.name());
+            println!("WSDL: {base}{path}?wsdl");
+        }
         println!("Database: {}", settings.database);
         std::io::stdout().flush().ok();
         app.run_until_stopped().await.context("serving")

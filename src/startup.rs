@@ -6,7 +6,8 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
-use crate::endpoint::{self, AppState, SERVICE_PATH};
+use crate::endpoint::{self, AppState};
+use crate::operations::Service;
 use crate::settings::Settings;
 use crate::store::Database;
 use crate::telemetry::log_requests;
@@ -32,8 +33,22 @@ impl Application {
             App::new()
                 .wrap(from_fn(log_requests))
                 .app_data(state.clone())
-                .route(SERVICE_PATH, web::post().to(endpoint::soap_endpoint))
-                .route(SERVICE_PATH, web::get().to(endpoint::wsdl))
+                .route(
+                    Service::Relations.path(),
+                    web::post().to(endpoint::relation_endpoint),
+                )
+                .route(
+                    Service::Relations.path(),
+                    web::get().to(endpoint::relation_wsdl),
+                )
+                .route(
+                    Service::Register.path(),
+                    web::post().to(endpoint::register_endpoint),
+                )
+                .route(
+                    Service::Register.path(),
+                    web::get().to(endpoint::register_wsdl),
+                )
                 .route("/health", web::get().to(endpoint::health))
         })
         .listen(listener)?;

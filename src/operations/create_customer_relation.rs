@@ -8,6 +8,7 @@ pub struct CreateCustomerRelation;
 impl SoapOperation for CreateCustomerRelation {
     const OPERATION: Operation = Operation::CreateCustomerRelation;
     type Request = NewCustomerRelation;
+    type Error = RelationError;
     type Response = CustomerRelation;
 
     fn decode(element: &XmlElement) -> Result<Self::Request, String> {
@@ -18,7 +19,7 @@ impl SoapOperation for CreateCustomerRelation {
         session: &mut Session,
         request: Self::Request,
         caller: &Caller,
-    ) -> Result<Self::Response, RelationError> {
+    ) -> Result<Self::Response, Self::Error> {
         relations::create_relation(session.store(), request, caller)
     }
 

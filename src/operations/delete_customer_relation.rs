@@ -8,6 +8,7 @@ pub struct DeleteCustomerRelation;
 impl SoapOperation for DeleteCustomerRelation {
     const OPERATION: Operation = Operation::DeleteCustomerRelation;
     type Request = i64;
+    type Error = RelationError;
     type Response = ();
 
     fn decode(element: &XmlElement) -> Result<Self::Request, String> {
@@ -18,7 +19,7 @@ impl SoapOperation for DeleteCustomerRelation {
         session: &mut Session,
         id: Self::Request,
         _caller: &Caller,
-    ) -> Result<Self::Response, RelationError> {
+    ) -> Result<Self::Response, Self::Error> {
         relations::delete_relation(session.store(), id)
     }
 

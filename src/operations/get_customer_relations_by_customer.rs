@@ -8,6 +8,7 @@ pub struct GetCustomerRelationsByCustomer;
 impl SoapOperation for GetCustomerRelationsByCustomer {
     const OPERATION: Operation = Operation::GetCustomerRelationsByCustomer;
     type Request = i32;
+    type Error = RelationError;
     type Response = Vec<CustomerRelation>;
 
     fn decode(element: &XmlElement) -> Result<Self::Request, String> {
@@ -18,7 +19,7 @@ impl SoapOperation for GetCustomerRelationsByCustomer {
         session: &mut Session,
         customer_number: Self::Request,
         _caller: &Caller,
-    ) -> Result<Self::Response, RelationError> {
+    ) -> Result<Self::Response, Self::Error> {
         relations::relations_of_customer(session.store(), customer_number)
     }
 

@@ -8,6 +8,7 @@ pub struct GetRelationTypes;
 impl SoapOperation for GetRelationTypes {
     const OPERATION: Operation = Operation::GetRelationTypes;
     type Request = ();
+    type Error = RelationError;
     type Response = Vec<RelationType>;
 
     fn decode(element: &XmlElement) -> Result<Self::Request, String> {
@@ -18,7 +19,7 @@ impl SoapOperation for GetRelationTypes {
         session: &mut Session,
         _request: Self::Request,
         _caller: &Caller,
-    ) -> Result<Self::Response, RelationError> {
+    ) -> Result<Self::Response, Self::Error> {
         relations::relation_types(session.store())
     }
 

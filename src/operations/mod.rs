@@ -1,4 +1,5 @@
-//! The operations of the relation API: one file each, wired here. An
+//! The operations of both services, wired here: the relation API's one file
+//! each, the register's one file per kind of record. An
 //! operation decodes its request (soap), runs its rule (relations) on a
 //! database session (store) off the async workers, and encodes its response.
 
@@ -6,51 +7,153 @@ mod create_customer_relation;
 mod delete_customer_relation;
 mod get_customer_relations_by_customer;
 mod get_relation_types;
+mod register;
 
 use actix_web::web;
 
-use crate::relations::{Caller, InternalError, RelationError};
-use crate::soap::{Fault, TNS, XmlElement, XmlOut};
+use crate::relations::{Caller, InternalError};
+use crate::soap::{
+    Fault, IntoFault, REGISTER_TNS, TNS, XmlElement, XmlOut, register_wsdl_template,
+    relation_wsdl_template,
+};
 use crate::store::{Database, Session};
 
-/// The operations the service dispatches. The WSDL names the same ones; a
-/// test fails if the two disagree.
+/// The two SOAP services: each has its endpoint, namespace and WSDL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
-    CreateCustomerRelation,
-    GetCustomerRelationsByCustomer,
-    DeleteCustomerRelation,
-    GetRelationTypes,
+pub enum Service {
+    /// Infosoft's Customer Relation API.
+    Relations,
+    /// The register the relations are checked against.
+    Register,
 }
 
-impl Operation {
-    pub const ALL: [Operation; 4] = [
-        Operation::CreateCustomerRelation,
-        Operation::GetCustomerRelationsByCustomer,
-        Operation::DeleteCustomerRelation,
-        Operation::GetRelationTypes,
-    ];
+impl Service {
+    pub const ALL: [Service; 2] = [Service::Relations, Service::Register];
 
     pub fn name(self) -> &'static str {
         match self {
-            Self::CreateCustomerRelation => "CreateCustomerRelation",
-            Self::GetCustomerRelationsByCustomer => "GetCustomerRelationsByCustomer",
-            Self::DeleteCustomerRelation => "DeleteCustomerRelation",
-            Self::GetRelationTypes => "GetRelationTypes",
+            Self::Relations => "CustomerRelationService",
+            Self::Register => "CustomerRegisterService",
         }
     }
 
-    /// The operation whose request element has this (namespace, local name).
-    pub fn for_element(namespace: Option<&str>, name: &str) -> Option<Self> {
-        if namespace != Some(TNS) {
+    /// The endpoint's path; the WSDL is at `{path}?wsdl`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Relations => "/CustomerRelationService",
+            Self::Register => "/CustomerRegisterService",
+        }
+    }
+
+    /// The namespace of the service's messages and types.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Self::Relations => TNS,
+            Self::Register => REGISTER_TNS,
+        }
+    }
+
+    /// The WSDL as it is kept in `wsdl/`.
+    pub fn wsdl_template(self) -> &'static str {
+        match self {
+            Self::Relations => relation_wsdl_template(),
+            Self::Register => register_wsdl_template(),
+        }
+    }
+
+    pub fn operations(self) -> impl Iterator<Item = Operation> {
+        Operation::ALL
+            .iter()
+            .copied()
+            .filter(move |op| op.service() == self)
+    }
+}
+
+/// Declares the operations once: the enum, their names, their services and
+/// the dispatch to each one's [`SoapOperation`].
+macro_rules! operations {
+    ($($service:ident { $($op:ident => $handler:ty),+ $(,)? })+) => {
+        /// The operations the services dispatch. Each service's WSDL names
+        /// the same ones; a test fails if they disagree.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation {
+            $($($op),+),+
+        }
+
+        impl Operation {
+            pub const ALL: &'static [Operation] = &[$($(Operation::$op),+),+];
+
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($(Self::$op => stringify!($op)),+),+
+                }
+            }
+
+            pub fn service(self) -> Service {
+                match self {
+                    $($(Self::$op => Service::$service),+),+
+                }
+            }
+
+            pub async fn run(
+                self,
+                context: &OperationContext,
+                element: &XmlElement,
+            ) -> Result<XmlOut, Fault> {
+                match self {
+                    $($(Self::$op => run::<$handler>(context, element).await),+),+
+                }
+            }
+        }
+    };
+}
+
+operations! {
+    Relations {
+        CreateCustomerRelation => create_customer_relation::CreateCustomerRelation,
+        GetCustomerRelationsByCustomer =>
+            get_customer_relations_by_customer::GetCustomerRelationsByCustomer,
+        DeleteCustomerRelation => delete_customer_relation::DeleteCustomerRelation,
+        GetRelationTypes => get_relation_types::GetRelationTypes,
+    }
+    Register {
+        CreateRelationType => register::relation_types::CreateRelationType,
+        UpdateRelationType => register::relation_types::UpdateRelationType,
+        DeleteRelationType => register::relation_types::DeleteRelationType,
+        GetRelationType => register::relation_types::GetRelationType,
+        ListRelationTypes => register::relation_types::ListRelationTypes,
+        CreateCustomer => register::customers::CreateCustomer,
+        UpdateCustomer => register::customers::UpdateCustomer,
+        GetCustomer => register::customers::GetCustomer,
+        SetCustomerValidity => register::customers::SetCustomerValidity,
+        SearchCustomers => register::customers::SearchCustomers,
+        CreateTitle => register::titles::CreateTitle,
+        UpdateTitle => register::titles::UpdateTitle,
+        ListTitles => register::titles::ListTitles,
+        SetTitleValidity => register::titles::SetTitleValidity,
+        CreateSubscription => register::subscriptions::CreateSubscription,
+        EndSubscription => register::subscriptions::EndSubscription,
+        ListSubscriptionsByCustomer => register::subscriptions::ListSubscriptionsByCustomer,
+        CreateUser => register::users::CreateUser,
+        UpdateUser => register::users::UpdateUser,
+        GetUser => register::users::GetUser,
+        SetUserValidity => register::users::SetUserValidity,
+    }
+}
+
+impl Operation {
+    /// The operation of `service` whose request element has this
+    /// (namespace, local name).
+    pub fn for_element(service: Service, namespace: Option<&str>, name: &str) -> Option<Self> {
+        if namespace != Some(service.namespace()) {
             return None;
         }
-        Self::ALL.into_iter().find(|op| op.name() == name)
+        service.operations().find(|op| op.name() == name)
     }
 
     /// The SOAPAction the WSDL declares.
     pub fn soap_action(self) -> String {
-        format!("{TNS}/{}", self.name())
+        format!("{}/{}", self.service().namespace(), self.name())
     }
 
     /// Whether a SOAPAction a client sent agrees with this operation: empty,
@@ -63,30 +166,6 @@ impl Operation {
         }
         let last = action.rsplit(['/', '#', ':']).next().unwrap_or(action);
         last == self.name()
-    }
-
-    pub async fn run(
-        self,
-        context: &OperationContext,
-        element: &XmlElement,
-    ) -> Result<XmlOut, Fault> {
-        match self {
-            Self::CreateCustomerRelation => {
-                run::<create_customer_relation::CreateCustomerRelation>(context, element).await
-            }
-            Self::GetCustomerRelationsByCustomer => {
-                run::<get_customer_relations_by_customer::GetCustomerRelationsByCustomer>(
-                    context, element,
-                )
-                .await
-            }
-            Self::DeleteCustomerRelation => {
-                run::<delete_customer_relation::DeleteCustomerRelation>(context, element).await
-            }
-            Self::GetRelationTypes => {
-                run::<get_relation_types::GetRelationTypes>(context, element).await
-            }
-        }
     }
 }
 
@@ -101,13 +180,15 @@ trait SoapOperation {
     const OPERATION: Operation;
     type Request: Send + 'static;
     type Response: Send + 'static;
+    /// The service's error: its typed faults, or an internal error.
+    type Error: IntoFault;
 
     fn decode(element: &XmlElement) -> Result<Self::Request, String>;
     fn execute(
         session: &mut Session,
         request: Self::Request,
         caller: &Caller,
-    ) -> Result<Self::Response, RelationError>;
+    ) -> Result<Self::Response, Self::Error>;
     fn encode(out: &mut XmlOut, response: &Self::Response);
 }
 
@@ -123,16 +204,12 @@ async fn run<O: SoapOperation>(
         O::execute(&mut session, request, &caller)
     })
     .await
-    .unwrap_or_else(|blocking| {
-        Err(RelationError::Internal(InternalError::new(
-            blocking.to_string(),
-        )))
-    });
-    let response = outcome.map_err(|e| Fault::from_relation_error(e, &context.request_id))?;
+    .unwrap_or_else(|blocking| Err(InternalError::new(blocking.to_string()).into()));
+    let response = outcome.map_err(|e| e.into_fault(&context.request_id))?;
 
     let name = format!("{}Response", O::OPERATION.name());
     let mut out = XmlOut::new();
-    out.open(&name, &[("xmlns", TNS)]);
+    out.open(&name, &[("xmlns", O::OPERATION.service().namespace())]);
     O::encode(&mut out, &response);
     out.close(&name);
     Ok(out)

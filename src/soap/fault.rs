@@ -9,8 +9,48 @@ use actix_web::{HttpResponse, ResponseError};
 
 use super::envelope::HeaderBlock;
 use super::xml_out::XmlOut;
-use super::{SoapVersion, TNS};
-use crate::relations::RelationError;
+use super::{REGISTER_TNS, SoapVersion, TNS};
+use crate::register::RegisterError;
+use crate::relations::{FieldError, InternalError, RelationError};
+
+/// A fault of one of the services' WSDLs, with a detail element. Never holds
+/// an internal error: those become [`Fault::Server`].
+#[derive(Debug)]
+pub enum TypedFault {
+    Relation(RelationError),
+    Register(RegisterError),
+}
+
+/// An operation's error: either a typed fault for the client, or an
+/// internal error that the client only learns the request id of.
+pub trait IntoFault: From<InternalError> + Send + 'static {
+    fn into_fault(self, request_id: &str) -> Fault;
+}
+
+fn server_fault(internal: InternalError, request_id: &str) -> Fault {
+    log::error!("request_id={request_id} internal error: {internal}");
+    Fault::Server {
+        request_id: request_id.to_owned(),
+    }
+}
+
+impl IntoFault for RelationError {
+    fn into_fault(self, request_id: &str) -> Fault {
+        match self {
+            RelationError::Internal(internal) => server_fault(internal, request_id),
+            typed => Fault::Typed(TypedFault::Relation(typed)),
+        }
+    }
+}
+
+impl IntoFault for RegisterError {
+    fn into_fault(self, request_id: &str) -> Fault {
+        match self {
+            RegisterError::Internal(internal) => server_fault(internal, request_id),
+            typed => Fault::Typed(TypedFault::Register(typed)),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub enum Fault {
@@ -25,8 +65,8 @@ pub enum Fault {
         reason: String,
         status: Option<StatusCode>,
     },
-    /// One of the typed faults of the relation API (never `Internal`).
-    Typed(RelationError),
+    /// One of the typed faults of the services' WSDLs.
+    Typed(TypedFault),
     /// The server failed. Says nothing but the request id.
     Server { request_id: String },
 }
@@ -46,27 +86,13 @@ impl Fault {
         }
     }
 
-    /// Maps a rule failure to its fault; an internal error is logged with the
-    /// request id and leaves only that id for the client.
-    pub fn from_relation_error(error: RelationError, request_id: &str) -> Self {
-        match error {
-            RelationError::Internal(internal) => {
-                log::error!("request_id={request_id} internal error: {internal}");
-                Self::Server {
-                    request_id: request_id.to_owned(),
-                }
-            }
-            typed => Self::Typed(typed),
-        }
-    }
-
     /// The fault's name as the request log shows it.
     pub fn name(&self) -> &'static str {
         match self {
             Self::VersionMismatch(_) => "VersionMismatch",
             Self::MustUnderstand(_) => "MustUnderstand",
             Self::Client { .. } => "Client",
-            Self::Typed(e) => typed_fault_name(e),
+            Self::Typed(e) => e.name(),
             Self::Server { .. } => "Server",
         }
     }
@@ -87,7 +113,7 @@ impl Fault {
                     names.join(", ")
                 )
             }
-            Self::Typed(e) => e.to_string(),
+            Self::Typed(e) => e.message(),
             Self::Server { request_id } => format!(
                 "The server could not process the request. Quote request id {request_id} when reporting it."
             ),
@@ -121,7 +147,39 @@ impl Fault {
     }
 }
 
-fn typed_fault_name(error: &RelationError) -> &'static str {
+impl TypedFault {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Relation(e) => relation_fault_name(e),
+            Self::Register(e) => register_fault_name(e),
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::Relation(e) => e.to_string(),
+            Self::Register(e) => e.to_string(),
+        }
+    }
+
+    /// The detail element: `Message` first, then the fault's fields.
+    fn write_detail(&self, out: &mut XmlOut) {
+        let name = self.name();
+        let namespace = match self {
+            Self::Relation(_) => TNS,
+            Self::Register(_) => REGISTER_TNS,
+        };
+        out.open(name, &[("xmlns", namespace)]);
+        out.text_element("Message", &self.message());
+        match self {
+            Self::Relation(e) => write_relation_detail(out, e),
+            Self::Register(e) => write_register_detail(out, e),
+        }
+        out.close(name);
+    }
+}
+
+fn relation_fault_name(error: &RelationError) -> &'static str {
     match error {
         RelationError::RelationTypeNotFound { .. } => "RelationTypeNotFoundFault",
         RelationError::CustomerNotFound { .. } => "CustomerNotFoundFault",
@@ -133,26 +191,34 @@ fn typed_fault_name(error: &RelationError) -> &'static str {
     }
 }
 
-/// The detail element of a typed fault: `Message` first, then its fields.
-fn write_detail(out: &mut XmlOut, error: &RelationError) {
-    let name = typed_fault_name(error);
-    out.open(name, &[("xmlns", TNS)]);
-    out.text_element("Message", &error.to_string());
+fn register_fault_name(error: &RegisterError) -> &'static str {
+    match error {
+        RegisterError::EntityValidation(_) => "EntityValidationFault",
+        RegisterError::NotFound { entity, .. } => entity.not_found_fault(),
+        RegisterError::AlreadyExists { entity, .. } => entity.already_exists_fault(),
+        RegisterError::InUse { .. } => "InUseFault",
+        RegisterError::Internal(_) => "Server",
+    }
+}
+
+fn write_validation_errors(out: &mut XmlOut, errors: &[FieldError]) {
+    out.open("ValidationErrors", &[]);
+    for e in errors {
+        out.open("ValidationError", &[]);
+        out.text_element("Field", e.field);
+        out.text_element("Message", &e.message);
+        out.close("ValidationError");
+    }
+    out.close("ValidationErrors");
+}
+
+fn write_relation_detail(out: &mut XmlOut, error: &RelationError) {
     match error {
         RelationError::RelationTypeNotFound { code } => out.text_element("RelationTypeCode", code),
         RelationError::CustomerNotFound {
             customer_number, ..
         } => out.text_element("CustomerNumber", &customer_number.to_string()),
-        RelationError::EntityValidation(errors) => {
-            out.open("ValidationErrors", &[]);
-            for e in errors {
-                out.open("ValidationError", &[]);
-                out.text_element("Field", e.field);
-                out.text_element("Message", &e.message);
-                out.close("ValidationError");
-            }
-            out.close("ValidationErrors");
-        }
+        RelationError::EntityValidation(errors) => write_validation_errors(out, errors),
         RelationError::InvalidReference {
             relation_type_code,
             reference_type,
@@ -169,7 +235,26 @@ fn write_detail(out: &mut XmlOut, error: &RelationError) {
         RelationError::RelationNotFound { id } => out.text_element("Id", &id.to_string()),
         RelationError::Internal(_) => {}
     }
-    out.close(name);
+}
+
+fn write_register_detail(out: &mut XmlOut, error: &RegisterError) {
+    match error {
+        RegisterError::EntityValidation(errors) => write_validation_errors(out, errors),
+        RegisterError::NotFound { entity, key } | RegisterError::AlreadyExists { entity, key } => {
+            out.text_element(entity.key_element(), key)
+        }
+        RegisterError::InUse {
+            entity,
+            key,
+            references,
+            ..
+        } => {
+            out.text_element("Entity", entity.name());
+            out.text_element("Key", key);
+            out.text_element("ReferenceCount", &references.to_string());
+        }
+        RegisterError::Internal(_) => {}
+    }
 }
 
 /// A fault on its way out, in the SOAP version of the request.
@@ -225,7 +310,7 @@ impl SoapError {
                 out.text_element("faultstring", &self.fault.reason());
                 if let Fault::Typed(error) = &self.fault {
                     out.open("detail", &[]);
-                    write_detail(&mut out, error);
+                    error.write_detail(&mut out);
                     out.close("detail");
                 }
             }
@@ -238,7 +323,7 @@ impl SoapError {
                 out.close(&q("Reason"));
                 if let Fault::Typed(error) = &self.fault {
                     out.open(&q("Detail"), &[]);
-                    write_detail(&mut out, error);
+                    error.write_detail(&mut out);
                     out.close(&q("Detail"));
                 }
             }

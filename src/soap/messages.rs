@@ -1,15 +1,15 @@
-//! The operations' messages: request elements to domain requests, domain
-//! results to response elements. Requests are held to the WSDL's schema:
-//! every child must be in the service namespace, known, and given once; a
-//! breach is a Client fault that names the element.
+//! The relation service's messages: request elements to domain requests,
+//! domain results to response elements. Requests are held to the WSDL's
+//! schema: every child must be in its parent's (the service's) namespace,
+//! known, and given once; a breach is a Client fault that names the element.
 
+use super::XSI;
 use super::xml_out::XmlOut;
 use super::xml_tree::XmlElement;
-use super::{TNS, XSI};
 use crate::relations::{CustomerRelation, NewCustomerRelation, RelationType};
 
 /// The simple-valued children of a complex element, by name.
-struct Fields<'a> {
+pub(super) struct Fields<'a> {
     parent: &'a XmlElement,
     values: Vec<(&'a str, Option<&'a str>)>,
 }
@@ -17,17 +17,18 @@ struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// Reads the children of `parent`, allowing only the names in `allowed`.
     /// An element with `xsi:nil="true"` reads as absent.
-    fn read(parent: &'a XmlElement, allowed: &[&'static str]) -> Result<Self, String> {
+    pub(super) fn read(parent: &'a XmlElement, allowed: &[&'static str]) -> Result<Self, String> {
         if !parent.text.trim().is_empty() {
             return Err(format!("{} must not hold text.", parent.name));
         }
         let mut values: Vec<(&'a str, Option<&'a str>)> = Vec::new();
         for child in &parent.children {
-            if child.namespace.as_deref() != Some(TNS) {
+            if child.namespace != parent.namespace {
                 return Err(format!(
-                    "{} holds the element {}, which is not in the namespace {TNS}.",
+                    "{} holds the element {}, which is not in the namespace {}.",
                     parent.name,
-                    child.qualified_name()
+                    child.qualified_name(),
+                    parent.namespace.as_deref().unwrap_or_default()
                 ));
             }
             let Some(name) = allowed.iter().find(|n| **n == child.name) else {
@@ -60,42 +61,60 @@ impl<'a> Fields<'a> {
         Ok(Self { parent, values })
     }
 
-    fn get(&self, name: &str) -> Option<&'a str> {
+    pub(super) fn get(&self, name: &str) -> Option<&'a str> {
         self.values
             .iter()
             .find(|(n, _)| *n == name)
             .and_then(|(_, v)| *v)
     }
 
-    fn required(&self, name: &str) -> Result<&'a str, String> {
+    pub(super) fn required(&self, name: &str) -> Result<&'a str, String> {
         self.get(name)
             .ok_or_else(|| format!("{} must hold {}.", self.parent.name, name))
     }
 
     /// An optional string; empty counts as absent (the service never sends
     /// empty strings, so it does not store them either).
-    fn optional(&self, name: &str) -> Option<String> {
+    pub(super) fn optional(&self, name: &str) -> Option<String> {
         self.get(name).filter(|v| !v.is_empty()).map(str::to_owned)
     }
 
-    fn integer<T: std::str::FromStr>(&self, name: &str, xs_type: &str) -> Result<T, String> {
+    pub(super) fn integer<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        xs_type: &str,
+    ) -> Result<T, String> {
         let raw = self.required(name)?;
         raw.trim()
             .parse()
             .map_err(|_| format!("{name} must be an {xs_type}; '{raw}' is not."))
     }
+
+    /// An optional number; absent or empty is `None`, anything else must be
+    /// a number of the type.
+    pub(super) fn optional_integer<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        xs_type: &str,
+    ) -> Result<Option<T>, String> {
+        match self.get(name).map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(_) => self.integer(name, xs_type).map(Some),
+        }
+    }
 }
 
-/// The one complex child a wrapper element must hold.
-fn only_child<'a>(parent: &'a XmlElement, name: &str) -> Result<&'a XmlElement, String> {
+/// The one complex child a wrapper element must hold, in its namespace.
+pub(super) fn only_child<'a>(parent: &'a XmlElement, name: &str) -> Result<&'a XmlElement, String> {
     if !parent.text.trim().is_empty() {
         return Err(format!("{} must not hold text.", parent.name));
     }
+    let namespace = parent.namespace.as_deref().unwrap_or_default();
     match parent.children.as_slice() {
-        [child] if child.is(TNS, name) => Ok(child),
+        [child] if child.is(namespace, name) => Ok(child),
         [] => Err(format!("{} must hold {name}.", parent.name)),
         [child] => Err(format!(
-            "{} holds {} where {{{TNS}}}{name} is expected.",
+            "{} holds {} where {{{namespace}}}{name} is expected.",
             parent.name,
             child.qualified_name()
         )),

@@ -1,15 +1,24 @@
-//! The WSDL, served verbatim except for the soap:address locations.
+//! The WSDLs, served verbatim except for the soap:address locations.
 
 use quick_xml::escape::escape;
 
-pub const WSDL_TEMPLATE: &str = include_str!("../../wsdl/CustomerRelationService.wsdl");
+const RELATION_WSDL: &str = include_str!("../../wsdl/CustomerRelationService.wsdl");
+const REGISTER_WSDL: &str = include_str!("../../wsdl/CustomerRegisterService.wsdl");
+
+pub fn relation_wsdl_template() -> &'static str {
+    RELATION_WSDL
+}
+
+pub fn register_wsdl_template() -> &'static str {
+    REGISTER_WSDL
+}
 
 /// The WSDL with every `soap:address` and `soap12:address` location set to
 /// `address` (escaped: it may come from the request's Host header).
-pub fn wsdl_with_address(address: &str) -> String {
+pub fn wsdl_with_address(template: &str, address: &str) -> String {
     let escaped = escape(address);
-    let mut out = String::with_capacity(WSDL_TEMPLATE.len() + 64);
-    let mut rest = WSDL_TEMPLATE;
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
     const MARKERS: [&str; 2] = ["<soap:address location=\"", "<soap12:address location=\""];
     while let Some((at, marker)) = MARKERS
         .iter()
@@ -34,20 +43,31 @@ mod tests {
 
     #[test]
     fn replaces_both_addresses_and_nothing_else() {
-        let wsdl = wsdl_with_address("https://crm.example.com/CustomerRelationService");
+        let wsdl = wsdl_with_address(
+            RELATION_WSDL,
+            "https://crm.example.com/CustomerRelationService",
+        );
         assert_eq!(
             wsdl.matches("https://crm.example.com/CustomerRelationService")
                 .count(),
             2
         );
         assert!(!wsdl.contains("localhost:8080"));
-        let untouched = wsdl_with_address("http://localhost:8080/CustomerRelationService");
-        assert_eq!(untouched, WSDL_TEMPLATE);
+        let untouched = wsdl_with_address(
+            RELATION_WSDL,
+            "http://localhost:8080/CustomerRelationService",
+        );
+        assert_eq!(untouched, RELATION_WSDL);
+        let untouched = wsdl_with_address(
+            REGISTER_WSDL,
+            "http://localhost:8080/CustomerRegisterService",
+        );
+        assert_eq!(untouched, REGISTER_WSDL);
     }
 
     #[test]
     fn escapes_the_address() {
-        let wsdl = wsdl_with_address("http://evil\"><x/>/CustomerRelationService");
+        let wsdl = wsdl_with_address(RELATION_WSDL, "http://evil\"><x/>/CustomerRelationService");
         assert!(wsdl.contains("http://evil&quot;&gt;&lt;x/&gt;/CustomerRelationService"));
     }
 }

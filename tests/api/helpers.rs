@@ -4,6 +4,7 @@ use customer_relations::store::{Database, DatabaseUrl, PoolOptions, demo_fixture
 use tempfile::TempDir;
 
 pub const TNS: &str = "urn:customer-relations:v1";
+pub const REGISTER: &str = "urn:customer-relations:register:v1";
 pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12: &str = "http://www.w3.org/2003/05/soap-envelope";
 
@@ -304,6 +305,11 @@ pub fn envelope(version: Soap, payload: &str) -> String {
     )
 }
 
+/// A register request element: `<{operation} xmlns=REGISTER>{inner}</…>`.
+pub fn register_xml(operation: &str, inner: &str) -> String {
+    format!(r#"<{operation} xmlns="{REGISTER}">{inner}</{operation}>"#)
+}
+
 pub fn get_relations_xml(customer: i64) -> String {
     format!(
         r#"<GetCustomerRelationsByCustomer xmlns="{TNS}"><CustomerNumber>{customer}</CustomerNumber></GetCustomerRelationsByCustomer>"#
@@ -357,6 +363,23 @@ impl TestApp {
 
     pub async fn delete(&self, id: i64) -> SoapResponse {
         self.call(Soap::V11, &delete_xml(id)).await
+    }
+
+    /// Sends `payload` to the register service in an envelope of `version`.
+    pub async fn register_call(&self, version: Soap, payload: &str) -> SoapResponse {
+        let request = self
+            .client
+            .post(format!("{}/CustomerRegisterService", self.address))
+            .header("Content-Type", version.content_type())
+            .body(envelope(version, payload));
+        SoapResponse::read(request.send().await.expect("the server answers")).await
+    }
+
+    /// Sends the register operation `operation` with the inner XML `inner`,
+    /// in SOAP 1.1.
+    pub async fn register(&self, operation: &str, inner: &str) -> SoapResponse {
+        self.register_call(Soap::V11, &register_xml(operation, inner))
+            .await
     }
 }
 
@@ -492,12 +515,22 @@ impl SoapResponse {
         })
     }
 
-    /// Asserts this is the typed fault `name` in the service namespace, with
-    /// the Client/Sender code and the status of its SOAP version.
+    /// Asserts this is the typed fault `name` in the relation service's
+    /// namespace, with the Client/Sender code and the status of its SOAP
+    /// version.
     pub fn assert_fault(&self, name: &str) -> &Self {
+        self.assert_fault_in(TNS, name)
+    }
+
+    /// Asserts this is the typed fault `name` of the register service.
+    pub fn assert_register_fault(&self, name: &str) -> &Self {
+        self.assert_fault_in(REGISTER, name)
+    }
+
+    fn assert_fault_in(&self, namespace: &str, name: &str) -> &Self {
         assert_eq!(
             self.detail_element(),
-            Some((TNS.to_owned(), name.to_owned())),
+            Some((namespace.to_owned(), name.to_owned())),
             "expected {name}: {}",
             self.body
         );
@@ -531,7 +564,12 @@ impl SoapResponse {
             let detail = child(fault, "detail").or_else(|| child(fault, "Detail"))?;
             let element = detail.children().find(|c| c.is_element())?;
             let value = child(element, field)?;
-            assert_eq!(value.tag_name().namespace(), Some(TNS), "{}", self.body);
+            assert_eq!(
+                value.tag_name().namespace(),
+                element.tag_name().namespace(),
+                "{}",
+                self.body
+            );
             Some(value.text().unwrap_or("").to_owned())
         })
     }
@@ -558,12 +596,48 @@ impl SoapResponse {
 
     /// Asserts a successful response whose payload is `{TNS}name`.
     pub fn assert_ok(&self, name: &str) -> &Self {
+        self.assert_ok_in(TNS, name)
+    }
+
+    /// Asserts a successful register response whose payload is
+    /// `{REGISTER}name`.
+    pub fn assert_register_ok(&self, name: &str) -> &Self {
+        self.assert_ok_in(REGISTER, name)
+    }
+
+    fn assert_ok_in(&self, namespace: &str, name: &str) -> &Self {
         assert_eq!(self.status, 200, "{}", self.body);
         self.with_payload(|p| {
-            assert_eq!(p.tag_name().namespace(), Some(TNS), "{}", self.body);
+            assert_eq!(p.tag_name().namespace(), Some(namespace), "{}", self.body);
             assert_eq!(p.tag_name().name(), name, "{}", self.body);
         });
         self
+    }
+
+    /// The simple fields of the payload's child `name`, e.g. the Customer of
+    /// a GetCustomerResponse. Absent optional fields are absent keys.
+    pub fn record(&self, name: &str) -> Record {
+        self.with_payload(|p| {
+            record_of(child(p, name).unwrap_or_else(|| panic!("no {name}: {}", self.body)))
+        })
+    }
+
+    /// The records inside the payload's child `list`, e.g. the Customers of
+    /// a SearchCustomersResponse.
+    pub fn records(&self, list: &str) -> Vec<Record> {
+        self.with_payload(|p| {
+            child(p, list)
+                .unwrap_or_else(|| panic!("no {list}: {}", self.body))
+                .children()
+                .filter(|c| c.is_element())
+                .map(record_of)
+                .collect()
+        })
+    }
+
+    /// The text of the payload's child `name`.
+    pub fn value(&self, name: &str) -> Option<String> {
+        self.with_payload(|p| child_text(p, name))
     }
 
     /// The relation of a CreateCustomerRelationResponse.
@@ -602,6 +676,26 @@ impl SoapResponse {
                 .collect()
         })
     }
+}
+
+/// A record's simple fields by name.
+pub type Record = std::collections::BTreeMap<String, String>;
+
+fn record_of(node: roxmltree::Node) -> Record {
+    node.children()
+        .filter(|c| c.is_element())
+        .map(|c| {
+            assert!(
+                c.has_children(),
+                "empty element {} (absent values must be omitted)",
+                c.tag_name().name()
+            );
+            (
+                c.tag_name().name().to_owned(),
+                c.text().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
 }
 
 fn parse_relation(node: roxmltree::Node) -> Relation {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-const WSDL: &str = include_str!("../../wsdl/CustomerRelationService.wsdl");
+const RELATION_WSDL: &str = include_str!("../../wsdl/CustomerRelationService.wsdl");
+const REGISTER_WSDL: &str = include_str!("../../wsdl/CustomerRegisterService.wsdl");
 const XS: &str = "http://www.w3.org/2001/XMLSchema";
 
 /// The folder with the combined schema, or `None` where xmllint is missing
@@ -31,7 +32,8 @@ fn schema_dir() -> Option<&'static PathBuf> {
         ] {
             std::fs::write(dir.join(name), text).unwrap();
         }
-        std::fs::write(dir.join("service.xsd"), service_schema()).unwrap();
+        std::fs::write(dir.join("service.xsd"), service_schema(RELATION_WSDL)).unwrap();
+        std::fs::write(dir.join("register.xsd"), service_schema(REGISTER_WSDL)).unwrap();
         std::fs::write(
             dir.join("all.xsd"),
             format!(
@@ -39,6 +41,7 @@ fn schema_dir() -> Option<&'static PathBuf> {
   <xs:import namespace="http://schemas.xmlsoap.org/soap/envelope/" schemaLocation="soap11-envelope.xsd"/>
   <xs:import namespace="http://www.w3.org/2003/05/soap-envelope" schemaLocation="soap12-envelope.xsd"/>
   <xs:import namespace="urn:customer-relations:v1" schemaLocation="service.xsd"/>
+  <xs:import namespace="urn:customer-relations:register:v1" schemaLocation="register.xsd"/>
 </xs:schema>"#
             ),
         )
@@ -48,17 +51,20 @@ fn schema_dir() -> Option<&'static PathBuf> {
     .as_ref()
 }
 
-/// The WSDL's inline schema as a document of its own, with the namespace
+/// A WSDL's inline schema as a document of its own, with the namespace
 /// declarations it inherits from wsdl:definitions.
-fn service_schema() -> String {
-    let doc = roxmltree::Document::parse(WSDL).unwrap();
+fn service_schema(wsdl: &str) -> String {
+    let doc = roxmltree::Document::parse(wsdl).unwrap();
     let schema = doc
         .descendants()
         .find(|n| n.tag_name().namespace() == Some(XS) && n.tag_name().name() == "schema")
         .expect("an inline schema");
-    WSDL[schema.range()].replacen(
+    let namespace = schema
+        .attribute("targetNamespace")
+        .expect("a target namespace");
+    wsdl[schema.range()].replacen(
         "<xs:schema ",
-        &format!(r#"<xs:schema xmlns:xs="{XS}" xmlns:tns="urn:customer-relations:v1" "#),
+        &format!(r#"<xs:schema xmlns:xs="{XS}" xmlns:tns="{namespace}" "#),
         1,
     )
 }
@@ -102,10 +108,14 @@ fn the_validator_refuses_what_the_schema_does_not_allow() {
     };
     let valid = envelope(r#"<DeleteCustomerRelationResponse xmlns="urn:customer-relations:v1"/>"#);
     assert_valid(&valid);
+    assert_valid(&envelope(
+        r#"<DeleteRelationTypeResponse xmlns="urn:customer-relations:register:v1"/>"#,
+    ));
     for invalid in [
         envelope(r#"<DeleteCustomerRelationResponse xmlns="urn:customer-relations:v1"><Id>1</Id></DeleteCustomerRelationResponse>"#),
         envelope(r#"<GetRelationTypesResponse xmlns="urn:customer-relations:v1"><RelationTypes><RelationType><Code>A</Code></RelationType></RelationTypes></GetRelationTypesResponse>"#),
         envelope(r#"<s:Fault><faultcode>s:Client</faultcode></s:Fault>"#),
+        envelope(r#"<GetCustomerResponse xmlns="urn:customer-relations:register:v1"><Customer><CustomerNumber>1</CustomerNumber><Validity>Valid</Validity></Customer></GetCustomerResponse>"#),
         r#"<e:Envelope xmlns:e="http://www.w3.org/2003/05/soap-envelope"><e:Body><e:Fault><e:Code><e:Value>e:Sender</e:Value></e:Code><e:Reason><e:Text>no lang</e:Text></e:Reason></e:Fault></e:Body></e:Envelope>"#.to_owned(),
     ] {
         let refused = std::panic::catch_unwind(|| assert_valid(&invalid));

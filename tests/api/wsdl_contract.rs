@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use customer_relations::operations::Operation;
+use customer_relations::operations::{Operation, Service};
 
 use crate::helpers::{spawn_app, spawn_with};
 
 const WSDL_FILE: &str = include_str!("../../wsdl/CustomerRelationService.wsdl");
+const REGISTER_WSDL_FILE: &str = include_str!("../../wsdl/CustomerRegisterService.wsdl");
 const WSDL_NS: &str = "http://schemas.xmlsoap.org/wsdl/";
 const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
 
@@ -44,10 +45,11 @@ fn faults_by_operation(
         .collect()
 }
 
-#[test]
-fn the_wsdl_and_the_dispatcher_name_the_same_operations() {
-    let doc = roxmltree::Document::parse(WSDL_FILE).unwrap();
-    let dispatched: BTreeSet<String> = Operation::ALL.iter().map(|o| o.name().to_owned()).collect();
+/// The service's WSDL and its dispatcher name the same operations, with the
+/// same request and response elements and SOAPActions.
+fn wsdl_matches_dispatcher(service: Service, wsdl: &str) {
+    let doc = roxmltree::Document::parse(wsdl).unwrap();
+    let dispatched: BTreeSet<String> = service.operations().map(|o| o.name().to_owned()).collect();
 
     let port_types = faults_by_operation(&doc, "portType");
     let bindings = faults_by_operation(&doc, "binding");
@@ -72,7 +74,7 @@ fn the_wsdl_and_the_dispatcher_name_the_same_operations() {
         .filter(|e| e.parent().is_some_and(|p| p.tag_name().name() == "schema"))
         .filter_map(|e| e.attribute("name"))
         .collect();
-    for op in Operation::ALL {
+    for op in service.operations() {
         assert!(schema_elements.contains(op.name()));
         assert!(schema_elements.contains(format!("{}Response", op.name()).as_str()));
         let actions: Vec<_> = doc
@@ -82,6 +84,100 @@ fn the_wsdl_and_the_dispatcher_name_the_same_operations() {
             .map(|n| n.attribute("soapAction").unwrap().to_owned())
             .collect();
         assert_eq!(actions, [op.soap_action(), op.soap_action()]);
+    }
+}
+
+#[test]
+fn the_wsdl_and_the_dispatcher_name_the_same_operations() {
+    wsdl_matches_dispatcher(Service::Relations, WSDL_FILE);
+}
+
+#[test]
+fn the_register_wsdl_and_its_dispatcher_name_the_same_operations() {
+    wsdl_matches_dispatcher(Service::Register, REGISTER_WSDL_FILE);
+    let doc = roxmltree::Document::parse(REGISTER_WSDL_FILE).unwrap();
+    assert_eq!(
+        doc.root_element().attribute("targetNamespace"),
+        Some(Service::Register.namespace())
+    );
+    // Every operation of either service is dispatched by exactly one.
+    assert_eq!(
+        Service::Relations.operations().count() + Service::Register.operations().count(),
+        Operation::ALL.len()
+    );
+}
+
+#[test]
+fn every_register_operation_declares_the_faults_it_can_raise() {
+    let doc = roxmltree::Document::parse(REGISTER_WSDL_FILE).unwrap();
+    let declared = &faults_by_operation(&doc, "portType")[0];
+    const VALIDATION: &str = "EntityValidationFault";
+    let expected: BTreeMap<&str, &[&str]> = BTreeMap::from([
+        (
+            "CreateRelationType",
+            &[VALIDATION, "RelationTypeAlreadyExistsFault"][..],
+        ),
+        (
+            "UpdateRelationType",
+            &[VALIDATION, "RelationTypeNotFoundFault", "InUseFault"][..],
+        ),
+        (
+            "DeleteRelationType",
+            &["RelationTypeNotFoundFault", "InUseFault"][..],
+        ),
+        ("GetRelationType", &["RelationTypeNotFoundFault"][..]),
+        ("ListRelationTypes", &[][..]),
+        (
+            "CreateCustomer",
+            &[VALIDATION, "CustomerAlreadyExistsFault"][..],
+        ),
+        ("UpdateCustomer", &[VALIDATION, "CustomerNotFoundFault"][..]),
+        ("GetCustomer", &["CustomerNotFoundFault"][..]),
+        (
+            "SetCustomerValidity",
+            &[VALIDATION, "CustomerNotFoundFault"][..],
+        ),
+        ("SearchCustomers", &[VALIDATION][..]),
+        ("CreateTitle", &[VALIDATION, "TitleAlreadyExistsFault"][..]),
+        ("UpdateTitle", &[VALIDATION, "TitleNotFoundFault"][..]),
+        ("ListTitles", &[VALIDATION][..]),
+        ("SetTitleValidity", &[VALIDATION, "TitleNotFoundFault"][..]),
+        (
+            "CreateSubscription",
+            &[
+                VALIDATION,
+                "CustomerNotFoundFault",
+                "TitleNotFoundFault",
+                "SubscriptionAlreadyExistsFault",
+            ][..],
+        ),
+        (
+            "EndSubscription",
+            &[VALIDATION, "SubscriptionNotFoundFault"][..],
+        ),
+        (
+            "ListSubscriptionsByCustomer",
+            &["CustomerNotFoundFault"][..],
+        ),
+        (
+            "CreateUser",
+            &[
+                VALIDATION,
+                "CustomerNotFoundFault",
+                "UserAlreadyExistsFault",
+            ][..],
+        ),
+        (
+            "UpdateUser",
+            &[VALIDATION, "UserNotFoundFault", "CustomerNotFoundFault"][..],
+        ),
+        ("GetUser", &["UserNotFoundFault"][..]),
+        ("SetUserValidity", &[VALIDATION, "UserNotFoundFault"][..]),
+    ]);
+    assert_eq!(declared.len(), expected.len());
+    for (operation, faults) in expected {
+        let faults: BTreeSet<String> = faults.iter().map(|f| f.to_string()).collect();
+        assert_eq!(declared[operation], faults, "{operation}");
     }
 }
 
@@ -174,6 +270,19 @@ on_both_backends! {
         assert!(behind_proxy.contains(
             r#"<soap12:address location="http://crm.example.com/CustomerRelationService"/>"#
         ));
+    }
+
+    async fn the_register_wsdl_is_served_at_its_own_endpoint(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let endpoint = format!("{}/CustomerRegisterService", app.address);
+        for query in ["wsdl", "WSDL"] {
+            let response = reqwest::get(format!("{endpoint}?{query}")).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let served = response.text().await.unwrap();
+            let expected = REGISTER_WSDL_FILE
+                .replace("http://localhost:8080/CustomerRegisterService", &endpoint);
+            assert_eq!(served, expected);
+        }
     }
 
     async fn a_configured_public_url_wins_over_the_host(backend: Backend) {
