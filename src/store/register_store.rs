@@ -436,46 +436,55 @@ macro_rules! register_store_for {
                 fields: &CustomerFields,
                 validity: Validity,
             ) -> Result<Insert<Customer>, InternalError> {
-                // An assigned number is the highest plus one; should another
-                // writer take it first, the next one is tried.
-                for _ in 0..5 {
-                    let number = match customer_number {
-                        Some(number) => number,
-                        None => customers::table
-                            .select(max(customers::customer_number))
-                            .first::<Option<i32>>(self)
-                            .map_err(internal)?
-                            .unwrap_or(0)
-                            .checked_add(1)
-                            .ok_or_else(|| InternalError::new("no customer numbers are left"))?,
-                    };
-                    let row = NewCustomerRow {
+                let changes = CustomerChanges::new(fields);
+                let Some(number) = customer_number else {
+                    // The highest number plus one, under a lock that makes
+                    // concurrent assignments take turns.
+                    let number = self
+                        .assignment_transaction(|c| {
+                            let number = customers::table
+                                .select(max(customers::customer_number))
+                                .first::<Option<i32>>(c)?
+                                .unwrap_or(0)
+                                .checked_add(1)
+                                .ok_or_else(|| {
+                                    DieselError::QueryBuilderError(
+                                        "no customer numbers are left".into(),
+                                    )
+                                })?;
+                            diesel::insert_into(customers::table)
+                                .values(&NewCustomerRow {
+                                    customer_number: number,
+                                    validity: validity.as_str(),
+                                    changes,
+                                })
+                                .execute(c)?;
+                            Ok(number)
+                        })
+                        .map_err(internal)?;
+                    return Ok(Insert::New(Customer {
                         customer_number: number,
-                        validity: validity.as_str(),
-                        changes: CustomerChanges::new(fields),
-                    };
-                    match diesel::insert_into(customers::table)
-                        .values(&row)
-                        .execute(self)
-                    {
-                        Ok(_) => {
-                            return Ok(Insert::New(Customer {
-                                customer_number: number,
-                                fields: fields.clone(),
-                                validity,
-                            }));
-                        }
-                        Err(e) if is_unique_violation(&e) => {
-                            if customer_number.is_some() {
-                                return Ok(Insert::Duplicate(number.to_string()));
-                            }
-                        }
-                        Err(e) => return Err(internal(e)),
-                    }
+                        fields: fields.clone(),
+                        validity,
+                    }));
+                };
+                let row = NewCustomerRow {
+                    customer_number: number,
+                    validity: validity.as_str(),
+                    changes,
+                };
+                match diesel::insert_into(customers::table)
+                    .values(&row)
+                    .execute(self)
+                {
+                    Ok(_) => Ok(Insert::New(Customer {
+                        customer_number: number,
+                        fields: fields.clone(),
+                        validity,
+                    })),
+                    Err(e) if is_unique_violation(&e) => Ok(Insert::Duplicate(number.to_string())),
+                    Err(e) => Err(internal(e)),
                 }
-                Err(InternalError::new(
-                    "could not assign a customer number: other writers kept taking it",
-                ))
             }
 
             fn update_customer(
@@ -794,6 +803,45 @@ macro_rules! register_store_for {
 trait RelationTypeGuard {
     fn relation_type_blocked(&mut self, code: &str)
     -> Result<Guarded<RelationType>, InternalError>;
+}
+
+/// A transaction in which customer numbers are assigned one at a time.
+trait AssignmentLock: Connection {
+    fn assignment_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> QueryResult<T>,
+    ) -> QueryResult<T>;
+}
+
+impl AssignmentLock for SqliteConnection {
+    /// SQLite's write lock, taken up front, serialises the writers.
+    fn assignment_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> QueryResult<T>,
+    ) -> QueryResult<T> {
+        self.immediate_transaction(f)
+    }
+}
+
+/// The PostgreSQL advisory lock key for customer number assignment
+/// ("custnum" in ASCII).
+const ASSIGNMENT_LOCK_KEY: i64 = 0x0063_7573_746e_756d;
+
+impl AssignmentLock for PgConnection {
+    /// A transaction-scoped advisory lock: instances sharing the database
+    /// wait for each other's assignment, and it is released on commit.
+    fn assignment_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> QueryResult<T>,
+    ) -> QueryResult<T> {
+        self.transaction(|c| {
+            diesel::sql_query(format!(
+                "SELECT pg_advisory_xact_lock({ASSIGNMENT_LOCK_KEY})"
+            ))
+            .execute(c)?;
+            f(c)
+        })
+    }
 }
 
 register_store_for!(SqliteConnection, Sqlite);

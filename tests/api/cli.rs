@@ -46,11 +46,17 @@ impl Server {
             .recv_timeout(Duration::from_secs(30))
             .expect("the server prints where it listens");
         let endpoint = listening
-            .strip_prefix("customer-relations listening on ")
+            .strip_prefix("CustomerRelationService listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {listening}"))
             .to_owned();
-        let wsdl = lines.recv_timeout(Duration::from_secs(5)).unwrap();
-        assert_eq!(wsdl, format!("WSDL: {endpoint}?wsdl"));
+        let next = || lines.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(next(), format!("WSDL: {endpoint}?wsdl"));
+        let register = endpoint.replace("CustomerRelationService", "CustomerRegisterService");
+        assert_eq!(
+            next(),
+            format!("CustomerRegisterService listening on {register}")
+        );
+        assert_eq!(next(), format!("WSDL: {register}?wsdl"));
         Self {
             child,
             endpoint,
