@@ -261,6 +261,28 @@ on_both_backends! {
         }
     }
 
+    async fn a_long_import_shows_progress(backend: Backend) {
+        let database = backend.fresh_database();
+        let dir = tempfile::tempdir().unwrap();
+        let mut csv = String::from("customer_number,name\n");
+        for n in 1..=25_000 {
+            csv.push_str(&format!("{n},Customer {n}\n"));
+        }
+        std::fs::write(dir.path().join("customers.csv"), csv).unwrap();
+        let out = Command::new(BIN)
+            .args(["import", dir.path().to_str().unwrap(), "--database", &database.raw_url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let progress: Vec<_> = stderr.lines().filter(|l| l.contains("customers.csv: ")).collect();
+        assert_eq!(progress.len(), 2, "{stderr}");
+        assert!(progress[0].ends_with("customers.csv: 10000 rows read"), "{stderr}");
+        assert!(progress[1].ends_with("customers.csv: 20000 rows read"), "{stderr}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("(customers: 25000)"), "{stdout}");
+    }
+
     async fn migrate_creates_the_schema(backend: Backend) {
         let database = backend.fresh_database();
         let out = Command::new(BIN)

@@ -54,6 +54,9 @@ on_both_backends! {
         let cases = [
             (file("x/customers.csv", "customer_number,name,validity\n1,Ann,Valid\n2,Bob,Sometimes\n"), "x/customers.csv", 3),
             (file("x/customers.csv", "customer_number,name\n1,Ann\nabc,Bob\n"), "x/customers.csv", 3),
+            (file("x/customers.csv", "customer_number,name,country\n1,Ann,NO\n2,Bob,Norway\n"), "x/customers.csv", 3),
+            (file("x/customers.csv", "customer_number,name,url\n1,Ann,\n2,Bob,ftp://bob.example\n"), "x/customers.csv", 3),
+            (file("x/customers.csv", "customer_number,name\n1,Ann\n2,Bob\n1,Ann again\n"), "x/customers.csv", 4),
             (file("x/subscriptions.csv", "customer_number,title_code,start_date,end_date\n1,DAILY,2024-01-01,\n"), "x/subscriptions.csv", 2),
             (file("x/users.csv", "email,name,customer_number,validity\nann@example.com,Ann,,\nnot-mail,Bob,,\n"), "x/users.csv", 3),
             (file("x/relation_types.csv", "code,name,reference_type,title_mode\nok,Lower case,External,Optional\n"), "x/relation_types.csv", 2),
@@ -68,6 +71,53 @@ on_both_backends! {
             let error = database.import(&files).unwrap_err().to_string();
             assert!(error.starts_with(&format!("{path}:{line}:")), "{error}");
             assert!(database.is_empty().unwrap(), "{path}: nothing was loaded");
+        }
+    }
+
+    async fn customers_import_in_batches_with_every_field_and_are_searchable(backend: Backend) {
+        // More rows than one statement writes, so that batches are crossed.
+        let mut csv = String::from("customer_number,name,street,zip,city,country,url,comment,validity\n");
+        for n in 1..=2_500 {
+            csv.push_str(&format!(
+                "{n},KUNDE {n} ÆØÅ,Gate {n},{zip:04},TROMSØ,no,https://k{n}.example,,{validity}\n",
+                zip = n % 10_000,
+                validity = if n % 2 == 0 { "Valid" } else { "Invalid" }
+            ));
+        }
+        let fresh = backend.fresh_database();
+        let database = fresh.open();
+        let mut progress = Vec::new();
+        let summary = database
+            .import_with_progress(&[file("big/customers.csv", &csv)], &mut |file, rows| {
+                progress.push((file.to_owned(), rows))
+            })
+            .unwrap();
+        assert_eq!(summary.to_string(), "customers: 2500");
+        assert!(progress.is_empty(), "progress is reported every 10,000 rows");
+
+        let settings = customer_relations::settings::Settings::new("127.0.0.1:0", fresh.url.clone());
+        let app = customer_relations::startup::Application::build(&settings, database).unwrap();
+        let endpoint = format!("http://{}/CustomerRegisterService", app.address());
+        tokio::spawn(app.run_until_stopped());
+        let body = format!(
+            r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><SearchCustomers xmlns="{}"><Name>kunde 2499 æøå</Name><City>tromsø</City></SearchCustomers></s:Body></s:Envelope>"#,
+            crate::helpers::REGISTER
+        );
+        let found = reqwest::Client::new()
+            .post(&endpoint)
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for expected in [
+            "<TotalCount>1</TotalCount>",
+            "<Name>KUNDE 2499 ÆØÅ</Name><Street>Gate 2499</Street><Zip>2499</Zip><City>TROMSØ</City><Country>NO</Country><Url>https://k2499.example</Url><Validity>Invalid</Validity>",
+        ] {
+            assert!(found.contains(expected), "{found}");
         }
     }
 
