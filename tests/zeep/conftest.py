@@ -56,7 +56,7 @@ def endpoint(request):
         )
         try:
             line = process.stdout.readline().strip()
-            prefix = "customer-relations listening on "
+            prefix = "CustomerRelationService listening on "
             assert line.startswith(prefix), f"unexpected first line: {line!r}"
             yield line[len(prefix):]
         finally:
@@ -68,6 +68,18 @@ def make_client(endpoint, soap12=False):
     client = zeep.Client(f"{endpoint}?wsdl")
     if soap12:
         return client.bind("CustomerRelationService", "CustomerRelationServiceSoap12")
+    return client.service
+
+
+def register_endpoint(endpoint):
+    return endpoint.replace("/CustomerRelationService", "/CustomerRegisterService")
+
+
+def make_register_client(endpoint, soap12=False):
+    """A client of the register service generated from its own WSDL."""
+    client = zeep.Client(f"{register_endpoint(endpoint)}?wsdl")
+    if soap12:
+        return client.bind("CustomerRegisterService", "CustomerRegisterServiceSoap12")
     return client.service
 
 
