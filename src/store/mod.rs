@@ -62,6 +62,8 @@ pub enum StoreError {
     Location(#[from] std::io::Error),
     #[error("cannot open the database: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    #[error("cannot open the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
     #[error("cannot run the migrations: {0}")]
     Migration(String),
     #[error(transparent)]
@@ -170,6 +172,13 @@ impl Database {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent)?;
                 }
+                // WAL is a property of the file: switch it once, here, rather
+                // than from the pool's connections racing for the lock.
+                let mut first = SqliteConnection::establish(&path.to_string_lossy())?;
+                first.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL;"
+                ))?;
+                drop(first);
                 let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
                 Pools::Sqlite(
                     Pool::builder()
