@@ -14,6 +14,9 @@ pub enum Insert<T> {
     New(T),
     /// The key of the record that is already there.
     Duplicate(String),
+    /// The store was to assign the key, and every key above the highest is
+    /// taken.
+    NoKeyLeft,
 }
 
 /// The outcome of a change that other records may stand in the way of.

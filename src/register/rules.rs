@@ -18,8 +18,8 @@ use super::{
     SortDirection, Subscription, TextMatch, Title, User, search_key,
 };
 use crate::relations::{
-    CanonicalReference, CustomerDirectory, FieldError, ReferenceType, RegisterCode, RelationType,
-    TitleMode, Validity,
+    CanonicalReference, CustomerDirectory, FieldError, InternalError, ReferenceType, RegisterCode,
+    RelationType, TitleMode, Validity,
 };
 
 /// Field limits, in characters (OTRS's column sizes).
@@ -135,6 +135,12 @@ fn positive_number(errors: &mut FieldErrors, field: &'static str, number: i32) {
     }
 }
 
+/// `NoKeyLeft` for a record whose key the client gave: a store that breaks
+/// its contract.
+fn given_key_refused() -> RegisterError {
+    InternalError::new("the store reported no key left for a record whose key was given").into()
+}
+
 // ---------------------------------------------------------------- customers
 
 /// Checks and normalises a customer's fields: trimmed, blank optional values
@@ -201,6 +207,13 @@ pub fn create_customer<S: RegisterRepository + ?Sized>(
     match store.insert_customer(request.customer_number, &fields, validity)? {
         Insert::New(customer) => Ok(customer),
         Insert::Duplicate(key) => Err(RegisterError::already_exists(Entity::Customer, key)),
+        Insert::NoKeyLeft => Err(RegisterError::invalid(
+            "CustomerNumber",
+            format!(
+                "The highest customer number is {}, so none can be assigned; give a CustomerNumber.",
+                i32::MAX
+            ),
+        )),
     }
 }
 
@@ -380,6 +393,7 @@ pub fn create_title<S: RegisterRepository + ?Sized>(
     match store.insert_title(&title)? {
         Insert::New(title) => Ok(title),
         Insert::Duplicate(key) => Err(RegisterError::already_exists(Entity::Title, key)),
+        Insert::NoKeyLeft => Err(given_key_refused()),
     }
 }
 
@@ -480,6 +494,7 @@ pub fn create_subscription<S: RegisterRepository + ?Sized>(
     match store.insert_subscription(&subscription)? {
         Insert::New(created) => Ok(created),
         Insert::Duplicate(id) => Err(RegisterError::already_exists(Entity::Subscription, id)),
+        Insert::NoKeyLeft => Err(InternalError::new("the subscription Ids are exhausted").into()),
     }
 }
 
@@ -572,6 +587,7 @@ pub fn create_user<S: RegisterRepository + ?Sized>(
     match store.insert_user(&user)? {
         Insert::New(user) => Ok(user),
         Insert::Duplicate(key) => Err(RegisterError::already_exists(Entity::User, key)),
+        Insert::NoKeyLeft => Err(given_key_refused()),
     }
 }
 
@@ -661,6 +677,7 @@ pub fn create_relation_type<S: RegisterRepository + ?Sized>(
     match store.insert_relation_type(&relation_type)? {
         Insert::New(created) => Ok(created),
         Insert::Duplicate(key) => Err(RegisterError::already_exists(Entity::RelationType, key)),
+        Insert::NoKeyLeft => Err(given_key_refused()),
     }
 }
 

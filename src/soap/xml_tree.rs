@@ -9,6 +9,15 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
+/// XML 1.0's XMLDecl production (between `<?` and `?>`): `version`, then
+/// optionally `encoding`, then optionally `standalone`, and nothing else.
+static XML_DECLARATION: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r#"^xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*("1\.[0-9]+"|'1\.[0-9]+')([ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?([ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*("(yes|no)"|'(yes|no)'))?[ \t\r\n]*$"#,
+    )
+    .expect("valid pattern")
+});
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XmlAttribute {
     pub namespace: Option<String>,
@@ -224,6 +233,11 @@ pub fn parse_document(
                 );
             }
             Event::Decl(decl) => {
+                if !XML_DECLARATION.is_match(decl.as_ref()) {
+                    return Err(
+                        "The request is not well-formed XML: its XML declaration may hold only version, encoding and standalone, in that order.".into(),
+                    );
+                }
                 if let Some(encoding) = decl.encoding() {
                     let encoding = encoding
                         .map_err(|e| format!("The request is not well-formed XML: {e}."))?;
@@ -272,6 +286,26 @@ mod tests {
 
     fn parse(xml: &str) -> Result<XmlElement, String> {
         parse_document(xml, SourceEncoding::Utf8, &XmlLimits::default())
+    }
+
+    #[test]
+    fn the_xml_declaration_holds_only_what_xml_allows() {
+        for good in [
+            r#"<?xml version="1.0"?><a/>"#,
+            r#"<?xml version='1.0' encoding='UTF-8'?><a/>"#,
+            "<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\" ?><a/>",
+        ] {
+            assert!(parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            r#"<?xml version="1.0" enloding="utf-8"?><a/>"#,
+            r#"<?xml encoding="utf-8" version="1.0"?><a/>"#,
+            r#"<?xml version="1.0" standalone="maybe"?><a/>"#,
+            r#"<?xml version="2.0"?><a/>"#,
+            r#"<?xml?><a/>"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -442,16 +442,13 @@ macro_rules! register_store_for {
                     // concurrent assignments take turns.
                     let number = self
                         .assignment_transaction(|c| {
-                            let number = customers::table
+                            let highest = customers::table
                                 .select(max(customers::customer_number))
                                 .first::<Option<i32>>(c)?
-                                .unwrap_or(0)
-                                .checked_add(1)
-                                .ok_or_else(|| {
-                                    DieselError::QueryBuilderError(
-                                        "no customer numbers are left".into(),
-                                    )
-                                })?;
+                                .unwrap_or(0);
+                            let Some(number) = highest.checked_add(1) else {
+                                return Ok(None);
+                            };
                             diesel::insert_into(customers::table)
                                 .values(&NewCustomerRow {
                                     customer_number: number,
@@ -459,9 +456,12 @@ macro_rules! register_store_for {
                                     changes,
                                 })
                                 .execute(c)?;
-                            Ok(number)
+                            Ok(Some(number))
                         })
                         .map_err(internal)?;
+                    let Some(number) = number else {
+                        return Ok(Insert::NoKeyLeft);
+                    };
                     return Ok(Insert::New(Customer {
                         customer_number: number,
                         fields: fields.clone(),

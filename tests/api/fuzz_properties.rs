@@ -11,7 +11,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::helpers::{
     SOAP11, SOAP12, Soap, SoapResponse, TestApp, delete_xml, envelope, get_relation_types_xml,
-    get_relations_xml, relation, spawn_app,
+    get_relations_xml, register_xml, relation, spawn_app,
 };
 
 const CASES: usize = 200;
@@ -29,6 +29,42 @@ fn seeds() -> Vec<(Soap, String)> {
         get_relations_xml(1000),
         delete_xml(1),
         get_relation_types_xml(),
+    ];
+    payloads
+        .iter()
+        .flat_map(|p| Soap::BOTH.map(|v| (v, envelope(v, p))))
+        .collect()
+}
+
+/// Valid register requests to start mutating from.
+fn register_seeds() -> Vec<(Soap, String)> {
+    let payloads = [
+        register_xml(
+            "CreateCustomer",
+            "<Customer><CustomerNumber>5000</CustomerNumber><Name>Fjord AS</Name><Street>Kai 1</Street><Zip>9008</Zip><City>Tromsø</City><Country>NO</Country><Url>https://f.example</Url><Comment>c</Comment><Validity>Valid</Validity></Customer>",
+        ),
+        register_xml(
+            "SearchCustomers",
+            "<CustomerNumber>10*</CustomerNumber><Name>*nord*</Name><City>Oslo</City><Zip>0*</Zip><Validity>Valid</Validity><SortBy>Name</SortBy><SortDirection>Descending</SortDirection><Offset>1</Offset><Limit>10</Limit>",
+        ),
+        register_xml(
+            "CreateSubscription",
+            "<Subscription><CustomerNumber>1000</CustomerNumber><TitleCode>DAILY</TitleCode><StartDate>2026-01-01</StartDate><EndDate>2027-01-01Z</EndDate></Subscription>",
+        ),
+        register_xml("EndSubscription", "<Id>1</Id><EndDate>2026-12-31</EndDate>"),
+        register_xml(
+            "CreateUser",
+            "<User><Email>a@example.com</Email><Name>A</Name><CustomerNumber>1000</CustomerNumber></User>",
+        ),
+        register_xml(
+            "UpdateRelationType",
+            "<RelationType><Code>SSO</Code><Name>SSO</Name><ReferenceType>User</ReferenceType><TitleMode>Optional</TitleMode></RelationType>",
+        ),
+        register_xml(
+            "SetTitleValidity",
+            "<Code>TECH</Code><Validity>Invalid</Validity>",
+        ),
+        register_xml("DeleteRelationType", "<Code>SHARE-NONE</Code>"),
     ];
     payloads
         .iter()
@@ -185,5 +221,22 @@ on_both_backends! {
         app.call(Soap::V11, &get_relation_types_xml())
             .await
             .assert_ok("GetRelationTypesResponse");
+    }
+
+    async fn mutated_register_envelopes_never_break_the_service(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let seeds = register_seeds();
+        let mut runner = runner();
+        let strategy = (0..seeds.len(), mutations());
+        for _ in 0..CASES {
+            let (seed, mutations) = strategy.new_tree(&mut runner).unwrap().current();
+            let (version, envelope) = &seeds[seed];
+            let body = apply(envelope.clone().into_bytes(), &mutations);
+            let response = app.post_register(version.content_type(), body.clone()).await;
+            check(&body, &response);
+        }
+        app.register("ListTitles", "")
+            .await
+            .assert_register_ok("ListTitlesResponse");
     }
 }

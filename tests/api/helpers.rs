@@ -336,9 +336,30 @@ impl TestApp {
         soap_action: Option<&str>,
         body: impl Into<reqwest::Body>,
     ) -> SoapResponse {
+        self.post_to(&self.endpoint(), content_type, soap_action, body)
+            .await
+    }
+
+    /// As [`TestApp::post`], to the register service.
+    pub async fn post_register(
+        &self,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> SoapResponse {
+        let endpoint = format!("{}/CustomerRegisterService", self.address);
+        self.post_to(&endpoint, content_type, None, body).await
+    }
+
+    async fn post_to(
+        &self,
+        endpoint: &str,
+        content_type: &str,
+        soap_action: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> SoapResponse {
         let mut request = self
             .client
-            .post(self.endpoint())
+            .post(endpoint)
             .header("Content-Type", content_type)
             .body(body);
         if let Some(action) = soap_action {

@@ -324,6 +324,14 @@ on_both_backends! {
         assert_eq!(duplicate.detail_field("CustomerNumber").as_deref(), Some("1000"));
         assert_eq!(app.get_customer(1000).await.record("Customer")["Name"], "Kari Nordmann");
 
+        // Above the highest possible number none can be assigned: a field rule.
+        app.create_customer(&[("CustomerNumber", Some("2147483647")), ("Name", Some("Last"))])
+            .await
+            .assert_register_ok("CreateCustomerResponse");
+        let exhausted = app.create_customer(&[("Name", Some("One more"))]).await;
+        exhausted.assert_register_fault("EntityValidationFault");
+        assert_eq!(exhausted.validation_fields(), ["CustomerNumber"]);
+
         let missing = app.get_customer(4242).await;
         missing.assert_register_fault("CustomerNotFoundFault");
         assert_eq!(missing.detail_field("CustomerNumber").as_deref(), Some("4242"));
