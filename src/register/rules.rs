@@ -19,7 +19,7 @@ use super::{
 };
 use crate::relations::{
     CanonicalReference, CustomerDirectory, FieldError, InternalError, ReferenceType, RegisterCode,
-    RelationType, TitleMode, Validity,
+    RelationError, RelationType, TitleMode, Validity,
 };
 
 /// Field limits, in characters (OTRS's column sizes).
@@ -733,12 +733,14 @@ pub fn get_relation_type<S: CustomerDirectory + ?Sized>(
         .ok_or_else(|| RegisterError::not_found(Entity::RelationType, code))
 }
 
+/// Ordered by code, as the relation service's GetRelationTypes.
 pub fn list_relation_types<S: CustomerDirectory + ?Sized>(
     store: &mut S,
 ) -> Result<Vec<RelationType>, RegisterError> {
-    let mut types = store.relation_types()?;
-    types.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(types)
+    crate::relations::relation_types(store).map_err(|e| match e {
+        RelationError::Internal(internal) => RegisterError::Internal(internal),
+        other => RegisterError::Internal(InternalError::new(other.to_string())),
+    })
 }
 
 #[cfg(test)]

@@ -203,12 +203,17 @@ pub fn encode_get_customer_relations_by_customer(out: &mut XmlOut, relations: &[
 pub fn encode_relation_types(out: &mut XmlOut, types: &[RelationType]) {
     out.open("RelationTypes", &[]);
     for t in types {
-        out.open("RelationType", &[]);
-        out.text_element("Code", &t.code);
-        out.text_element("Name", &t.name);
-        out.text_element("ReferenceType", t.reference_type.as_str());
-        out.text_element("TitleMode", t.title_mode.as_str());
-        out.close("RelationType");
+        write_relation_type(out, t);
     }
     out.close("RelationTypes");
+}
+
+/// A `RelationType`; both services' WSDLs give it the same shape.
+pub fn write_relation_type(out: &mut XmlOut, t: &RelationType) {
+    out.open("RelationType", &[]);
+    out.text_element("Code", &t.code);
+    out.text_element("Name", &t.name);
+    out.text_element("ReferenceType", t.reference_type.as_str());
+    out.text_element("TitleMode", t.title_mode.as_str());
+    out.close("RelationType");
 }

@@ -6,6 +6,7 @@
 
 use chrono::NaiveDate;
 
+pub use super::messages::write_relation_type;
 use super::messages::{Fields, only_child};
 use super::xml_out::XmlOut;
 use super::xml_tree::XmlElement;
@@ -13,7 +14,6 @@ use crate::register::{
     Customer, CustomerFields, CustomerPage, CustomerSearch, NewCustomer, NewSubscription,
     RelationTypeDraft, Subscription, Title, User, UserDraft,
 };
-use crate::relations::RelationType;
 
 /// A required text: missing reads as empty, which the rules refuse.
 fn text(fields: &Fields<'_>, name: &str) -> String {
@@ -228,22 +228,7 @@ pub fn decode_user_validity(element: &XmlElement) -> Result<(String, String), St
     ))
 }
 
-pub fn write_relation_type(out: &mut XmlOut, t: &RelationType) {
-    out.open("RelationType", &[]);
-    out.text_element("Code", &t.code);
-    out.text_element("Name", &t.name);
-    out.text_element("ReferenceType", t.reference_type.as_str());
-    out.text_element("TitleMode", t.title_mode.as_str());
-    out.close("RelationType");
-}
-
-pub fn write_relation_types(out: &mut XmlOut, types: &[RelationType]) {
-    out.open("RelationTypes", &[]);
-    for t in types {
-        write_relation_type(out, t);
-    }
-    out.close("RelationTypes");
-}
+pub use super::messages::encode_relation_types as write_relation_types;
 
 pub fn write_customer(out: &mut XmlOut, customer: &Customer) {
     let f = &customer.fields;

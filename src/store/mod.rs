@@ -78,6 +78,15 @@ pub enum DbConnection {
     Postgres(PooledConnection<ConnectionManager<PgConnection>>),
 }
 
+fn internal(error: diesel::result::Error) -> InternalError {
+    InternalError::new(error)
+}
+
+/// A value the database's CHECK constraints should have made impossible.
+fn corrupt(what: String) -> InternalError {
+    InternalError::new(format!("unexpected value in the database: {what}"))
+}
+
 /// Runs the same diesel code on whichever backend `$conn` is: the body is
 /// compiled once per backend, with `$c` the concrete connection.
 macro_rules! db_run {

@@ -10,21 +10,15 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Bool, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 
+use super::relation_store::RelationTypeRow;
 use super::schema::{customer_relations, customers, relation_types, subscriptions, titles, users};
+use super::{corrupt, internal};
 use crate::register::{
     Customer, CustomerFields, CustomerPage, CustomerQuery, CustomerSortField, Guarded, Insert,
     NewSubscription, NumberMatch, RegisterRepository, SortDirection, Subscription, TextMatch,
     Title, User, search_key,
 };
 use crate::relations::{InternalError, RelationType, Validity};
-
-fn internal(error: DieselError) -> InternalError {
-    InternalError::new(error)
-}
-
-fn corrupt(what: String) -> InternalError {
-    InternalError::new(format!("unexpected value in the database: {what}"))
-}
 
 fn is_unique_violation(error: &DieselError) -> bool {
     matches!(
@@ -191,27 +185,6 @@ impl From<SubscriptionRow> for Subscription {
             start_date: row.start_date,
             end_date: row.end_date,
         }
-    }
-}
-
-#[derive(Queryable)]
-struct RelationTypeRow {
-    code: String,
-    name: String,
-    reference_type: String,
-    title_mode: String,
-}
-
-impl TryFrom<RelationTypeRow> for RelationType {
-    type Error = InternalError;
-
-    fn try_from(row: RelationTypeRow) -> Result<Self, InternalError> {
-        Ok(RelationType {
-            reference_type: row.reference_type.parse().map_err(corrupt)?,
-            title_mode: row.title_mode.parse().map_err(corrupt)?,
-            code: row.code,
-            name: row.name,
-        })
     }
 }
 
@@ -552,33 +525,21 @@ macro_rules! register_store_for {
                         }
                         None => {}
                     }
-                    match &query.name {
-                        Some(TextMatch::Exact(key)) => {
-                            q = q.filter(customers::name_key.eq(key.clone()))
-                        }
-                        Some(TextMatch::Like(p)) => {
-                            q = q.filter(customers::name_key.like(p.clone()).escape('\\'))
-                        }
-                        None => {}
+                    // Each text criterion compares the column's search key.
+                    macro_rules! text_criterion {
+                        ($criterion:expr, $key:expr) => {
+                            match $criterion {
+                                Some(TextMatch::Exact(key)) => q = q.filter($key.eq(key.clone())),
+                                Some(TextMatch::Like(p)) => {
+                                    q = q.filter($key.like(p.clone()).escape('\\'))
+                                }
+                                None => {}
+                            }
+                        };
                     }
-                    match &query.city {
-                        Some(TextMatch::Exact(key)) => {
-                            q = q.filter(customers::city_key.eq(key.clone()))
-                        }
-                        Some(TextMatch::Like(p)) => {
-                            q = q.filter(customers::city_key.like(p.clone()).escape('\\'))
-                        }
-                        None => {}
-                    }
-                    match &query.zip {
-                        Some(TextMatch::Exact(key)) => {
-                            q = q.filter(customers::zip_key.eq(key.clone()))
-                        }
-                        Some(TextMatch::Like(p)) => {
-                            q = q.filter(customers::zip_key.like(p.clone()).escape('\\'))
-                        }
-                        None => {}
-                    }
+                    text_criterion!(&query.name, customers::name_key);
+                    text_criterion!(&query.city, customers::city_key);
+                    text_criterion!(&query.zip, customers::zip_key);
                     if let Some(validity) = query.validity {
                         q = q.filter(customers::validity.eq(validity.as_str()));
                     }

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 
-use super::DbConnection;
 use super::schema::{customer_relations, customers, relation_types, subscriptions, titles, users};
+use super::{DbConnection, corrupt, internal};
 use crate::register::RegisterRepository;
 use crate::relations::{
     CustomerDirectory, CustomerRecord, CustomerRelation, Inserted, InternalError,
@@ -39,17 +39,9 @@ impl Session {
     }
 }
 
-fn internal(error: DieselError) -> InternalError {
-    InternalError::new(error)
-}
-
-/// A value the database's CHECK constraints should have made impossible.
-fn corrupt(what: String) -> InternalError {
-    InternalError::new(format!("unexpected value in the database: {what}"))
-}
-
+/// The columns of a relation type, as both repositories read them.
 #[derive(Queryable)]
-struct RelationTypeRow {
+pub(super) struct RelationTypeRow {
     code: String,
     name: String,
     reference_type: String,
