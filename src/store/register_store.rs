@@ -20,6 +20,13 @@ use crate::register::{
 };
 use crate::relations::{InternalError, RelationType, Validity};
 
+/// A row read back, if there was one, as its record.
+fn converted<R, T: TryFrom<R, Error = InternalError>>(
+    row: Option<R>,
+) -> Result<Option<T>, InternalError> {
+    row.map(T::try_from).transpose()
+}
+
 fn is_unique_violation(error: &DieselError) -> bool {
     matches!(
         error,
@@ -357,9 +364,8 @@ macro_rules! register_store_for {
                     .returning((titles::code, titles::name, titles::validity))
                     .get_result::<TitleRow>(self)
                     .optional()
-                    .map_err(internal)?
-                    .map(Title::try_from)
-                    .transpose()
+                    .map_err(internal)
+                    .and_then(converted)
             }
 
             fn set_title_validity(
@@ -372,9 +378,8 @@ macro_rules! register_store_for {
                     .returning((titles::code, titles::name, titles::validity))
                     .get_result::<TitleRow>(self)
                     .optional()
-                    .map_err(internal)?
-                    .map(Title::try_from)
-                    .transpose()
+                    .map_err(internal)
+                    .and_then(converted)
             }
 
             fn title(&mut self, code: &str) -> Result<Option<Title>, InternalError> {
@@ -470,9 +475,8 @@ macro_rules! register_store_for {
                     .returning(CUSTOMER_COLUMNS)
                     .get_result::<CustomerRow>(self)
                     .optional()
-                    .map_err(internal)?
-                    .map(Customer::try_from)
-                    .transpose()
+                    .map_err(internal)
+                    .and_then(converted)
             }
 
             fn set_customer_validity(
@@ -485,9 +489,8 @@ macro_rules! register_store_for {
                     .returning(CUSTOMER_COLUMNS)
                     .get_result::<CustomerRow>(self)
                     .optional()
-                    .map_err(internal)?
-                    .map(Customer::try_from)
-                    .transpose()
+                    .map_err(internal)
+                    .and_then(converted)
             }
 
             fn customer_details(
@@ -700,9 +703,8 @@ macro_rules! register_store_for {
                     .returning(users::all_columns)
                     .get_result::<UserRow>(self)
                     .optional()
-                    .map_err(internal)?
-                    .map(User::try_from)
-                    .transpose()
+                    .map_err(internal)
+                    .and_then(converted)
             }
 
             fn set_user_validity(
@@ -715,9 +717,8 @@ macro_rules! register_store_for {
                     .returning(users::all_columns)
                     .get_result::<UserRow>(self)
                     .optional()
-                    .map_err(internal)?
-                    .map(User::try_from)
-                    .transpose()
+                    .map_err(internal)
+                    .and_then(converted)
             }
 
             fn user(&mut self, email: &str) -> Result<Option<User>, InternalError> {

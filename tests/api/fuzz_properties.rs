@@ -157,6 +157,19 @@ fn runner() -> TestRunner {
     )
 }
 
+/// `CASES` requests, each a seed with a few mutations, from the fixed seed.
+fn mutated(seeds: &[(Soap, String)]) -> Vec<(Soap, Vec<u8>)> {
+    let mut runner = runner();
+    let strategy = (0..seeds.len(), mutations());
+    (0..CASES)
+        .map(|_| {
+            let (seed, mutations) = strategy.new_tree(&mut runner).unwrap().current();
+            let (version, envelope) = &seeds[seed];
+            (*version, apply(envelope.clone().into_bytes(), &mutations))
+        })
+        .collect()
+}
+
 /// The properties every answer to an arbitrary request must have.
 fn check(request: &[u8], response: &SoapResponse) {
     let shown = String::from_utf8_lossy(request);
@@ -207,14 +220,8 @@ on_both_backends! {
 
     async fn mutated_envelopes_never_break_the_service(backend: Backend) {
         let app = spawn_app(&backend).await;
-        let seeds = seeds();
-        let mut runner = runner();
-        let strategy = (0..seeds.len(), mutations());
-        for _ in 0..CASES {
-            let (seed, mutations) = strategy.new_tree(&mut runner).unwrap().current();
-            let (version, envelope) = &seeds[seed];
-            let body = apply(envelope.clone().into_bytes(), &mutations);
-            let response = send(&app, *version, body.clone()).await;
+        for (version, body) in mutated(&seeds()) {
+            let response = send(&app, version, body.clone()).await;
             check(&body, &response);
         }
         // The service still answers normally afterwards.
@@ -225,13 +232,7 @@ on_both_backends! {
 
     async fn mutated_register_envelopes_never_break_the_service(backend: Backend) {
         let app = spawn_app(&backend).await;
-        let seeds = register_seeds();
-        let mut runner = runner();
-        let strategy = (0..seeds.len(), mutations());
-        for _ in 0..CASES {
-            let (seed, mutations) = strategy.new_tree(&mut runner).unwrap().current();
-            let (version, envelope) = &seeds[seed];
-            let body = apply(envelope.clone().into_bytes(), &mutations);
+        for (version, body) in mutated(&register_seeds()) {
             let response = app.post_register(version.content_type(), body.clone()).await;
             check(&body, &response);
         }
