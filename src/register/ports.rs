@@ -79,10 +79,14 @@ pub trait RegisterRepository {
         subscription: &NewSubscription,
     ) -> Result<Insert<Subscription>, InternalError>;
     fn subscription(&mut self, id: i64) -> Result<Option<Subscription>, InternalError>;
+    /// Sets the end date unless the subscription has ended by `today`
+    /// (checked in the same statement, so two ends cannot both land);
+    /// `None` when it has, or does not exist.
     fn set_subscription_end(
         &mut self,
         id: i64,
         end_date: NaiveDate,
+        today: NaiveDate,
     ) -> Result<Option<Subscription>, InternalError>;
     /// Ordered by start date, then Id.
     fn subscriptions_of_customer(

@@ -94,6 +94,16 @@ impl FieldErrors {
         parse_enum(raw).map_err(|e| self.add(field, e)).ok()
     }
 
+    /// A Validity that must be given.
+    fn validity(&mut self, raw: &str) -> Option<Validity> {
+        self.enumeration("Validity", raw)
+    }
+
+    /// An optional Validity: `Valid` when absent.
+    fn validity_or_valid(&mut self, raw: Option<&str>) -> Option<Validity> {
+        raw.map_or(Some(Validity::Valid), |raw| self.validity(raw))
+    }
+
     fn email(&mut self, field: &'static str, raw: &str) -> Option<String> {
         if raw.trim().chars().count() > EMAIL_MAX_CHARS {
             self.limit(field, raw.trim(), EMAIL_MAX_CHARS);
@@ -135,10 +145,27 @@ fn positive_number(errors: &mut FieldErrors, field: &'static str, number: i32) {
     }
 }
 
-/// `NoKeyLeft` for a record whose key the client gave: a store that breaks
+/// The record an insert made, or the fault for the one already there.
+/// `NoKeyLeft` is only possible where the store assigns the key (customer
+/// numbers, which `create_customer` handles first), so here a store broke
 /// its contract.
-fn given_key_refused() -> RegisterError {
-    InternalError::new("the store reported no key left for a record whose key was given").into()
+fn inserted<T>(insert: Insert<T>, entity: Entity) -> Result<T, RegisterError> {
+    match insert {
+        Insert::New(record) => Ok(record),
+        Insert::Duplicate(key) => Err(RegisterError::already_exists(entity, key)),
+        Insert::NoKeyLeft => Err(InternalError::new(format!(
+            "the store reported no {} key left where it assigns none",
+            entity.name()
+        ))
+        .into()),
+    }
+}
+
+/// The Validity of a `Set…Validity` request, or its field fault.
+fn requested_validity(raw: &str) -> Result<Validity, RegisterError> {
+    let mut errors = FieldErrors::default();
+    let validity = errors.validity(raw);
+    errors.finish(|| validity.expect("checked"))
 }
 
 // ---------------------------------------------------------------- customers
@@ -199,14 +226,9 @@ pub fn create_customer<S: RegisterRepository + ?Sized>(
         positive_number(&mut errors, "CustomerNumber", number);
     }
     let fields = check_customer_fields(&request.fields, &mut errors);
-    let validity = match request.validity.as_deref() {
-        Some(raw) => errors.enumeration("Validity", raw),
-        None => Some(Validity::Valid),
-    };
+    let validity = errors.validity_or_valid(request.validity.as_deref());
     let validity = errors.finish(|| validity.expect("checked"))?;
     match store.insert_customer(request.customer_number, &fields, validity)? {
-        Insert::New(customer) => Ok(customer),
-        Insert::Duplicate(key) => Err(RegisterError::already_exists(Entity::Customer, key)),
         Insert::NoKeyLeft => Err(RegisterError::invalid(
             "CustomerNumber",
             format!(
@@ -214,6 +236,7 @@ pub fn create_customer<S: RegisterRepository + ?Sized>(
                 i32::MAX
             ),
         )),
+        insert => inserted(insert, Entity::Customer),
     }
 }
 
@@ -244,9 +267,7 @@ pub fn set_customer_validity<S: RegisterRepository + ?Sized>(
     customer_number: i32,
     validity: &str,
 ) -> Result<Customer, RegisterError> {
-    let mut errors = FieldErrors::default();
-    let validity = errors.enumeration("Validity", validity);
-    let validity = errors.finish(|| validity.expect("checked"))?;
+    let validity = requested_validity(validity)?;
     store
         .set_customer_validity(customer_number, validity)?
         .ok_or_else(|| RegisterError::not_found(Entity::Customer, customer_number))
@@ -330,7 +351,7 @@ pub fn search_customers<S: RegisterRepository + ?Sized>(
     let validity = search
         .validity
         .as_deref()
-        .and_then(|raw| errors.enumeration::<Validity>("Validity", raw));
+        .and_then(|raw| errors.validity(raw));
     let sort_by = search
         .sort_by
         .as_deref()
@@ -382,19 +403,13 @@ pub fn create_title<S: RegisterRepository + ?Sized>(
     let mut errors = FieldErrors::default();
     let code = errors.code("Code", code);
     let name = errors.required("Name", name, NAME_MAX_CHARS);
-    let validity = validity.map_or(Some(Validity::Valid), |raw| {
-        errors.enumeration("Validity", raw)
-    });
+    let validity = errors.validity_or_valid(validity);
     let title = errors.finish(|| Title {
         code: code.expect("checked"),
         name: name.expect("checked"),
         validity: validity.expect("checked"),
     })?;
-    match store.insert_title(&title)? {
-        Insert::New(title) => Ok(title),
-        Insert::Duplicate(key) => Err(RegisterError::already_exists(Entity::Title, key)),
-        Insert::NoKeyLeft => Err(given_key_refused()),
-    }
+    inserted(store.insert_title(&title)?, Entity::Title)
 }
 
 pub fn update_title<S: RegisterRepository + ?Sized>(
@@ -415,9 +430,7 @@ pub fn set_title_validity<S: RegisterRepository + ?Sized>(
     code: &str,
     validity: &str,
 ) -> Result<Title, RegisterError> {
-    let mut errors = FieldErrors::default();
-    let validity = errors.enumeration("Validity", validity);
-    let validity = errors.finish(|| validity.expect("checked"))?;
+    let validity = requested_validity(validity)?;
     store
         .set_title_validity(code.trim(), validity)?
         .ok_or_else(|| RegisterError::not_found(Entity::Title, code.trim()))
@@ -429,7 +442,7 @@ pub fn list_titles<S: RegisterRepository + ?Sized>(
     validity: Option<&str>,
 ) -> Result<Vec<Title>, RegisterError> {
     let mut errors = FieldErrors::default();
-    let validity = validity.and_then(|raw| errors.enumeration::<Validity>("Validity", raw));
+    let validity = validity.and_then(|raw| errors.validity(raw));
     errors.finish(|| ())?;
     let mut titles = store.titles(validity)?;
     titles.sort_by(|a, b| a.code.cmp(&b.code));
@@ -491,11 +504,10 @@ pub fn create_subscription<S: RegisterRepository + ?Sized>(
         title_code,
         ..request
     };
-    match store.insert_subscription(&subscription)? {
-        Insert::New(created) => Ok(created),
-        Insert::Duplicate(id) => Err(RegisterError::already_exists(Entity::Subscription, id)),
-        Insert::NoKeyLeft => Err(InternalError::new("the subscription Ids are exhausted").into()),
-    }
+    inserted(
+        store.insert_subscription(&subscription)?,
+        Entity::Subscription,
+    )
 }
 
 /// Ends a subscription on `end_date` (today when not given). A subscription
@@ -505,20 +517,27 @@ pub fn end_subscription<S: RegisterRepository + ?Sized>(
     id: i64,
     end_date: Option<NaiveDate>,
 ) -> Result<Subscription, RegisterError> {
-    let subscription = store
-        .subscription(id)?
-        .ok_or_else(|| RegisterError::not_found(Entity::Subscription, id))?;
+    let not_found = || RegisterError::not_found(Entity::Subscription, id);
+    let already_ended = |ended: NaiveDate| {
+        RegisterError::invalid("Id", format!("Subscription {id} already ended on {ended}."))
+    };
+    let subscription = store.subscription(id)?.ok_or_else(not_found)?;
     let today = today();
     let end_date = end_date.unwrap_or(today);
     let mut errors = FieldErrors::default();
     if let Some(ended) = subscription.end_date.filter(|end| *end <= today) {
-        errors.add("Id", format!("Subscription {id} already ended on {ended}."));
+        return Err(already_ended(ended));
     }
     end_after_start(&mut errors, subscription.start_date, Some(end_date));
     errors.finish(|| ())?;
-    store
-        .set_subscription_end(id, end_date)?
-        .ok_or_else(|| RegisterError::not_found(Entity::Subscription, id))
+    match store.set_subscription_end(id, end_date, today)? {
+        Some(ended) => Ok(ended),
+        // Another request ended it since it was read.
+        None => match store.subscription(id)?.and_then(|s| s.end_date) {
+            Some(ended) => Err(already_ended(ended)),
+            None => Err(not_found()),
+        },
+    }
 }
 
 pub fn subscriptions_of_customer<S: RegisterRepository + ?Sized>(
@@ -559,22 +578,23 @@ fn check_user_customer<S: RegisterRepository + ?Sized>(
     Ok(())
 }
 
+/// The fields create and update share: (email, name), checked into `errors`.
+fn user_fields(draft: &UserDraft, errors: &mut FieldErrors) -> (Option<String>, Option<String>) {
+    let email = errors.email("Email", &draft.email);
+    let name = errors.optional("Name", draft.name.as_deref(), NAME_MAX_CHARS);
+    if let Some(number) = draft.customer_number {
+        positive_number(errors, "CustomerNumber", number);
+    }
+    (email, name)
+}
+
 pub fn create_user<S: RegisterRepository + ?Sized>(
     store: &mut S,
     draft: UserDraft,
 ) -> Result<User, RegisterError> {
     let mut errors = FieldErrors::default();
-    let email = errors.email("Email", &draft.email);
-    let name = errors.optional("Name", draft.name.as_deref(), NAME_MAX_CHARS);
-    if let Some(number) = draft.customer_number {
-        positive_number(&mut errors, "CustomerNumber", number);
-    }
-    let validity = draft
-        .validity
-        .as_deref()
-        .map_or(Some(Validity::Valid), |raw| {
-            errors.enumeration("Validity", raw)
-        });
+    let (email, name) = user_fields(&draft, &mut errors);
+    let validity = errors.validity_or_valid(draft.validity.as_deref());
     let user = errors.finish(|| User {
         email: email.expect("checked"),
         name,
@@ -584,11 +604,7 @@ pub fn create_user<S: RegisterRepository + ?Sized>(
     if let Some(number) = user.customer_number {
         check_user_customer(store, number)?;
     }
-    match store.insert_user(&user)? {
-        Insert::New(user) => Ok(user),
-        Insert::Duplicate(key) => Err(RegisterError::already_exists(Entity::User, key)),
-        Insert::NoKeyLeft => Err(given_key_refused()),
-    }
+    inserted(store.insert_user(&user)?, Entity::User)
 }
 
 pub fn update_user<S: RegisterRepository + ?Sized>(
@@ -596,11 +612,7 @@ pub fn update_user<S: RegisterRepository + ?Sized>(
     draft: UserDraft,
 ) -> Result<User, RegisterError> {
     let mut errors = FieldErrors::default();
-    let email = errors.email("Email", &draft.email);
-    let name = errors.optional("Name", draft.name.as_deref(), NAME_MAX_CHARS);
-    if let Some(number) = draft.customer_number {
-        positive_number(&mut errors, "CustomerNumber", number);
-    }
+    let (email, name) = user_fields(&draft, &mut errors);
     let email = errors.finish(|| email.expect("checked"))?;
     let current = get_user(store, &email)?;
     if let Some(number) = draft
@@ -630,9 +642,7 @@ pub fn set_user_validity<S: RegisterRepository + ?Sized>(
     email: &str,
     validity: &str,
 ) -> Result<User, RegisterError> {
-    let mut errors = FieldErrors::default();
-    let validity = errors.enumeration("Validity", validity);
-    let validity = errors.finish(|| validity.expect("checked"))?;
+    let validity = requested_validity(validity)?;
     let key = email.trim().to_lowercase();
     store
         .set_user_validity(&key, validity)?
@@ -674,10 +684,29 @@ pub fn create_relation_type<S: RegisterRepository + ?Sized>(
     draft: RelationTypeDraft,
 ) -> Result<RelationType, RegisterError> {
     let relation_type = check_relation_type(&draft)?;
-    match store.insert_relation_type(&relation_type)? {
-        Insert::New(created) => Ok(created),
-        Insert::Duplicate(key) => Err(RegisterError::already_exists(Entity::RelationType, key)),
-        Insert::NoKeyLeft => Err(given_key_refused()),
+    inserted(
+        store.insert_relation_type(&relation_type)?,
+        Entity::RelationType,
+    )
+}
+
+/// The outcome of a change to relation type `code` that relations using it
+/// may stand in the way of; `reason` says why they do.
+fn guarded<T>(
+    outcome: Guarded<T>,
+    code: &str,
+    reason: impl FnOnce() -> String,
+) -> Result<T, RegisterError> {
+    match outcome {
+        Guarded::Done(value) => Ok(value),
+        Guarded::NotFound => Err(RegisterError::not_found(Entity::RelationType, code)),
+        Guarded::InUse(references) => Err(RegisterError::InUse {
+            entity: Entity::RelationType,
+            key: code.to_owned(),
+            references,
+            what: "customer relations",
+            reason: reason(),
+        }),
     }
 }
 
@@ -686,23 +715,13 @@ pub fn update_relation_type<S: RegisterRepository + ?Sized>(
     draft: RelationTypeDraft,
 ) -> Result<RelationType, RegisterError> {
     let relation_type = check_relation_type(&draft)?;
-    match store.update_relation_type(&relation_type)? {
-        Guarded::Done(updated) => Ok(updated),
-        Guarded::NotFound => Err(RegisterError::not_found(
-            Entity::RelationType,
-            &relation_type.code,
-        )),
-        Guarded::InUse(references) => Err(RegisterError::InUse {
-            entity: Entity::RelationType,
-            key: relation_type.code,
-            references,
-            what: "customer relations",
-            reason: format!(
-                "its ReferenceType cannot change to {}, since existing relations were checked as the old one.",
-                relation_type.reference_type
-            ),
-        }),
-    }
+    let outcome = store.update_relation_type(&relation_type)?;
+    guarded(outcome, &relation_type.code, || {
+        format!(
+            "its ReferenceType cannot change to {}, since existing relations were checked as the old one.",
+            relation_type.reference_type
+        )
+    })
 }
 
 pub fn delete_relation_type<S: RegisterRepository + ?Sized>(
@@ -710,17 +729,8 @@ pub fn delete_relation_type<S: RegisterRepository + ?Sized>(
     code: &str,
 ) -> Result<(), RegisterError> {
     let code = code.trim();
-    match store.delete_relation_type(code)? {
-        Guarded::Done(()) => Ok(()),
-        Guarded::NotFound => Err(RegisterError::not_found(Entity::RelationType, code)),
-        Guarded::InUse(references) => Err(RegisterError::InUse {
-            entity: Entity::RelationType,
-            key: code.to_owned(),
-            references,
-            what: "customer relations",
-            reason: "delete those relations first.".to_owned(),
-        }),
-    }
+    let outcome = store.delete_relation_type(code)?;
+    guarded(outcome, code, || "delete those relations first.".to_owned())
 }
 
 pub fn get_relation_type<S: CustomerDirectory + ?Sized>(

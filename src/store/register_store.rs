@@ -651,8 +651,12 @@ macro_rules! register_store_for {
                 &mut self,
                 id: i64,
                 end_date: NaiveDate,
+                today: NaiveDate,
             ) -> Result<Option<Subscription>, InternalError> {
-                diesel::update(subscriptions::table.find(id))
+                let running = subscriptions::end_date
+                    .is_null()
+                    .or(subscriptions::end_date.gt(today));
+                diesel::update(subscriptions::table.find(id).filter(running))
                     .set(subscriptions::end_date.eq(end_date))
                     .returning(subscriptions::all_columns)
                     .get_result::<SubscriptionRow>(self)

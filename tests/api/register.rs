@@ -242,11 +242,22 @@ on_both_backends! {
         app.register("GetRelationType", "<Code>SHARE2</Code>")
             .await
             .assert_register_fault("RelationTypeNotFoundFault");
+        // Updates are held to the same rules, and change nothing when refused.
+        let loosened = app
+            .register(
+                "UpdateRelationType",
+                "<RelationType><Code>SHARE</Code><Name></Name><ReferenceType>Subscription</ReferenceType><TitleMode>Optional</TitleMode></RelationType>",
+            )
+            .await;
+        loosened.assert_register_fault("EntityValidationFault");
+        assert_eq!(loosened.validation_fields(), ["Name", "TitleMode"]);
+        let share = app.register("GetRelationType", "<Code>SHARE</Code>").await;
+        assert_eq!(share.record("RelationType")["TitleMode"], "Required");
     }
 
     async fn a_relation_type_in_use_keeps_its_reference_type_and_cannot_be_deleted(backend: Backend) {
         let app = spawn_app(&backend).await;
-        let first = app.create(&relation(1000, "PERSONAL", "1001")).await.relation();
+        app.create(&relation(1000, "PERSONAL", "1001")).await.relation();
         app.create(&relation(1000, "PERSONAL", "1002")).await.relation();
 
         let deleting = app.register("DeleteRelationType", "<Code>PERSONAL</Code>").await;
@@ -276,7 +287,6 @@ on_both_backends! {
         for relation in app.get_relations(1000).await.relations() {
             app.delete(relation.id).await.assert_ok("DeleteCustomerRelationResponse");
         }
-        assert!(first.id > 0);
         app.register("DeleteRelationType", "<Code>PERSONAL</Code>")
             .await
             .assert_register_ok("DeleteRelationTypeResponse");
@@ -749,6 +759,16 @@ on_both_backends! {
             .collect();
         numbers.sort();
         assert_eq!(numbers, (1004..1020).collect::<Vec<_>>());
+
+        // Ending one subscription from many requests at once ends it once.
+        let running = app.create_subscription(1002, "TECH", "2025-01-01", None).await.record("Subscription");
+        let body = format!("<Id>{}</Id>", running["Id"]);
+        let ends = futures_util::future::join_all((0..8).map(|_| app.register("EndSubscription", &body))).await;
+        assert_eq!(ends.iter().filter(|r| !r.is_fault()).count(), 1);
+        for refused in ends.iter().filter(|r| r.is_fault()) {
+            refused.assert_register_fault("EntityValidationFault");
+            assert_eq!(refused.validation_fields(), ["Id"]);
+        }
 
         let same = futures_util::future::join_all(
             (0..16).map(|_| app.create_customer(&[("CustomerNumber", Some("7777")), ("Name", Some("Same"))])),
