@@ -1,5 +1,7 @@
 //! The HTTP face of the services: the SOAP endpoints, their WSDLs and the
-//! health check.
+//! health check. A SOAP request goes through the steps of
+//! [`answer`], each a function of its own; the first that refuses the
+//! request answers with its fault.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
@@ -9,7 +11,7 @@ use futures_util::StreamExt;
 use crate::operations::{Operation, OperationContext, Service};
 use crate::relations::Caller;
 use crate::soap::{
-    Envelope, Fault, SoapError, SoapVersion, XmlLimits, decode_body, is_supported_charset,
+    Envelope, Fault, SoapError, SoapVersion, XmlLimits, XmlOut, decode_body, is_supported_charset,
     media_type_version, response_envelope, wsdl_with_address,
 };
 use crate::store::Database;
@@ -32,7 +34,7 @@ fn request_id(request: &HttpRequest) -> String {
 
 fn with_outcome(
     mut response: HttpResponse,
-    operation: Option<Operation>,
+    operation: Option<&Operation>,
     result: &'static str,
 ) -> HttpResponse {
     response.extensions_mut().insert(Outcome {
@@ -42,14 +44,29 @@ fn with_outcome(
     response
 }
 
-fn fault_response(
+/// A request refused by one of the steps: the fault, in the SOAP version
+/// known by then, and the operation if it was known.
+struct Refusal {
     version: SoapVersion,
     fault: Fault,
-    operation: Option<Operation>,
-) -> HttpResponse {
-    let error = SoapError::new(version, fault);
-    let name = error.fault.name();
-    with_outcome(error.error_response(), operation, name)
+    operation: Option<&'static Operation>,
+}
+
+impl Refusal {
+    fn new(version: SoapVersion, fault: Fault) -> Self {
+        Self {
+            version,
+            fault,
+            operation: None,
+        }
+    }
+}
+
+/// A request that was answered: the response payload of its operation.
+struct Answer {
+    version: SoapVersion,
+    operation: &'static Operation,
+    payload: XmlOut,
 }
 
 /// `POST /CustomerRelationService`.
@@ -76,118 +93,12 @@ async fn soap_endpoint(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(declared) = media_type_version(content_type) else {
-        return fault_response(
-            SoapVersion::V11,
-            Fault::client_with_status(
-                format!(
-                    "The Content-Type '{content_type}' is not SOAP: use text/xml for SOAP 1.1 or application/soap+xml for SOAP 1.2."
-                ),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ),
-            None,
-        );
-    };
-    let params = content_type_params(content_type);
-    let charset = params
-        .iter()
-        .find(|(k, _)| k == "charset")
-        .map(|(_, v)| v.as_str());
-    if let Some(charset) = charset.filter(|c| !is_supported_charset(c)) {
-        return fault_response(
-            declared,
-            Fault::client_with_status(
-                format!("The charset '{charset}' is not supported; send UTF-8 or UTF-16."),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ),
-            None,
-        );
-    }
-
-    let body = match read_body(payload, state.max_body_bytes).await {
-        Ok(body) => body,
-        Err(fault) => return fault_response(declared, fault, None),
-    };
-    let (xml, source) = match decode_body(&body, charset) {
-        Ok(decoded) => decoded,
-        Err(reason) => return fault_response(declared, Fault::client(reason), None),
-    };
-
-    let envelope = match Envelope::parse(&xml, source, &state.xml_limits, declared) {
-        Ok(envelope) => envelope,
-        Err((version, fault)) => return fault_response(version, fault, None),
-    };
-    let version = envelope.version;
-    if version != declared {
-        return fault_response(
+    match answer(service, &request, payload, &state).await {
+        Ok(Answer {
             version,
-            Fault::client(format!(
-                "The envelope is {} but the Content-Type '{content_type}' is for {}.",
-                version.label(),
-                declared.label()
-            )),
-            None,
-        );
-    }
-    if !envelope.must_understand.is_empty() {
-        return fault_response(
-            version,
-            Fault::MustUnderstand(envelope.must_understand),
-            None,
-        );
-    }
-
-    let element = &envelope.operation;
-    let Some(operation) =
-        Operation::for_element(service, element.namespace.as_deref(), &element.name)
-    else {
-        return fault_response(
-            version,
-            Fault::client(format!(
-                "The {} has no operation {}; see the WSDL at {}?wsdl.",
-                service.name(),
-                element.qualified_name(),
-                service.path()
-            )),
-            None,
-        );
-    };
-
-    let action = match version {
-        SoapVersion::V11 => request
-            .headers()
-            .get("SOAPAction")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        SoapVersion::V12 => params
-            .into_iter()
-            .find(|(k, _)| k == "action")
-            .map(|(_, v)| v),
-    };
-    if let Some(action) = action.filter(|a| !operation.accepts_action(a)) {
-        return fault_response(
-            version,
-            Fault::client(format!(
-                "The SOAPAction '{action}' does not match the operation {}; its action is '{}'.",
-                operation.name(),
-                operation.soap_action()
-            )),
-            Some(operation),
-        );
-    }
-
-    let context = OperationContext {
-        database: state.database.clone(),
-        caller: Caller::anonymous(),
-        request_id: request_id(&request),
-    };
-    match operation.run(&context, element).await {
-        Ok(payload) => with_outcome(
+            operation,
+            payload,
+        }) => with_outcome(
             HttpResponse::Ok()
                 .insert_header(ContentType(
                     version.content_type().parse().expect("valid media type"),
@@ -196,25 +107,125 @@ async fn soap_endpoint(
             Some(operation),
             "ok",
         ),
-        Err(fault) => fault_response(version, fault, Some(operation)),
+        Err(Refusal {
+            version,
+            fault,
+            operation,
+        }) => {
+            let error = SoapError::new(version, fault);
+            let name = error.fault.name();
+            with_outcome(error.error_response(), operation, name)
+        }
     }
 }
 
-/// Parameters of a Content-Type, names lower-cased, values unquoted.
-fn content_type_params(content_type: &str) -> Vec<(String, String)> {
-    content_type
-        .split(';')
-        .skip(1)
-        .filter_map(|param| param.split_once('='))
-        .map(|(k, v)| {
-            (
-                k.trim().to_ascii_lowercase(),
-                v.trim().trim_matches('"').to_owned(),
-            )
-        })
-        .collect()
+/// The steps of a SOAP request, in order.
+async fn answer(
+    service: Service,
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Answer, Refusal> {
+    let content_type = SoapContentType::read(request)?;
+    let body = read_body(payload, state.max_body_bytes)
+        .await
+        .map_err(|fault| Refusal::new(content_type.version, fault))?;
+    let envelope = read_envelope(&body, &content_type, &state.xml_limits)?;
+    let version = envelope.version;
+    let operation = find_operation(service, &envelope)?;
+    check_action(request, &content_type, operation).map_err(|fault| Refusal {
+        version,
+        fault,
+        operation: Some(operation),
+    })?;
+    let context = OperationContext {
+        database: state.database.clone(),
+        caller: Caller::anonymous(),
+        request_id: request_id(request),
+    };
+    match operation.run(&context, &envelope.operation).await {
+        Ok(payload) => Ok(Answer {
+            version,
+            operation,
+            payload,
+        }),
+        Err(fault) => Err(Refusal {
+            version,
+            fault,
+            operation: Some(operation),
+        }),
+    }
 }
 
+/// What the Content-Type says: the SOAP version its media type stands for,
+/// and its parameters (names lower-cased, values unquoted).
+struct SoapContentType {
+    raw: String,
+    version: SoapVersion,
+    params: Vec<(String, String)>,
+}
+
+impl SoapContentType {
+    /// Refuses a media type that is not SOAP, or a charset not read.
+    fn read(request: &HttpRequest) -> Result<Self, Refusal> {
+        let raw = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let Some(version) = media_type_version(&raw) else {
+            return Err(Refusal::new(
+                SoapVersion::V11,
+                Fault::client_with_status(
+                    format!(
+                        "The Content-Type '{raw}' is not SOAP: use text/xml for SOAP 1.1 or application/soap+xml for SOAP 1.2."
+                    ),
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ),
+            ));
+        };
+        let params = raw
+            .split(';')
+            .skip(1)
+            .filter_map(|param| param.split_once('='))
+            .map(|(k, v)| {
+                (
+                    k.trim().to_ascii_lowercase(),
+                    v.trim().trim_matches('"').to_owned(),
+                )
+            })
+            .collect();
+        let content_type = Self {
+            raw,
+            version,
+            params,
+        };
+        if let Some(charset) = content_type.charset().filter(|c| !is_supported_charset(c)) {
+            return Err(Refusal::new(
+                version,
+                Fault::client_with_status(
+                    format!("The charset '{charset}' is not supported; send UTF-8 or UTF-16."),
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ),
+            ));
+        }
+        Ok(content_type)
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn charset(&self) -> Option<&str> {
+        self.param("charset")
+    }
+}
+
+/// Reads the body up to `limit` bytes; more is a Client fault with 413.
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, Fault> {
     let too_large = || {
         Fault::client_with_status(
@@ -232,6 +243,81 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// Decodes the body and reads the envelope: of the version the Content-Type
+/// declared, with no header block it must understand.
+fn read_envelope(
+    body: &[u8],
+    content_type: &SoapContentType,
+    limits: &XmlLimits,
+) -> Result<Envelope, Refusal> {
+    let declared = content_type.version;
+    let (xml, source) = decode_body(body, content_type.charset())
+        .map_err(|reason| Refusal::new(declared, Fault::client(reason)))?;
+    let envelope = Envelope::parse(&xml, source, limits, declared)
+        .map_err(|(version, fault)| Refusal::new(version, fault))?;
+    let version = envelope.version;
+    if version != declared {
+        return Err(Refusal::new(
+            version,
+            Fault::client(format!(
+                "The envelope is {} but the Content-Type '{}' is for {}.",
+                version.label(),
+                content_type.raw,
+                declared.label()
+            )),
+        ));
+    }
+    if !envelope.must_understand.is_empty() {
+        return Err(Refusal::new(
+            version,
+            Fault::MustUnderstand(envelope.must_understand),
+        ));
+    }
+    Ok(envelope)
+}
+
+/// The service's operation that the Body's element names.
+fn find_operation(service: Service, envelope: &Envelope) -> Result<&'static Operation, Refusal> {
+    let element = &envelope.operation;
+    service
+        .operation_for(element.namespace.as_deref(), &element.name)
+        .ok_or_else(|| {
+            Refusal::new(
+                envelope.version,
+                Fault::client(format!(
+                    "The {} has no operation {}; see the WSDL at {}?wsdl.",
+                    service.name(),
+                    element.qualified_name(),
+                    service.path()
+                )),
+            )
+        })
+}
+
+/// A SOAPAction (SOAP 1.1's header, SOAP 1.2's `action` parameter) that
+/// names an operation must name this one.
+fn check_action(
+    request: &HttpRequest,
+    content_type: &SoapContentType,
+    operation: &Operation,
+) -> Result<(), Fault> {
+    let action = match content_type.version {
+        SoapVersion::V11 => request
+            .headers()
+            .get("SOAPAction")
+            .and_then(|v| v.to_str().ok()),
+        SoapVersion::V12 => content_type.param("action"),
+    };
+    match action.filter(|a| !operation.accepts_action(a)) {
+        Some(action) => Err(Fault::client(format!(
+            "The SOAPAction '{action}' does not match the operation {}; its action is '{}'.",
+            operation.name(),
+            operation.soap_action()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `GET /CustomerRelationService?wsdl` (or `?WSDL`).

@@ -1,14 +1,21 @@
 //! customer-relations: a SOAP service for customer relations, compatible
 //! with Infosoft's Customer Relation API.
 //!
+//! From the bottom up:
+//! - [`vocabulary`] is what both domains share (validity, codes, field
+//!   rules, relation types, internal errors);
+//! - [`relations`] holds the relation domain and its rules, [`register`] the
+//!   customer register and the rules that manage it (neither XML nor
+//!   database; each reaches its data through ports);
 //! - [`soap`] reads envelopes and writes responses and faults (XML only);
-//! - [`relations`] holds the domain and its rules (neither XML nor database);
-//! - [`register`] holds the customer register and the rules that manage it;
-//! - [`store`] keeps the data with diesel (database only);
-//! - [`operations`] wires the three together, one file per operation;
+//! - [`store`] implements the ports with diesel (database only);
+//! - [`operations`] declares each SOAP operation (decoder, rule, encoder,
+//!   faults) and maps domain errors to typed faults; [`import`] loads CSV
+//!   fixtures through the same rules;
 //! - [`endpoint`] and [`startup`] serve it all over HTTP with actix-web.
 
 pub mod endpoint;
+pub mod import;
 pub mod operations;
 pub mod register;
 pub mod relations;
@@ -17,3 +24,4 @@ pub mod soap;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod vocabulary;

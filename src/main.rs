@@ -6,13 +6,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use customer_relations::import::{demo_fixtures, import_with_progress, read_fixture_dir};
 use customer_relations::operations::Service;
 use customer_relations::settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
 use customer_relations::soap::XmlLimits;
 use customer_relations::startup::Application;
-use customer_relations::store::{
-    Database, DatabaseUrl, PoolOptions, demo_fixtures, read_fixture_dir,
-};
+use customer_relations::store::{Database, DatabaseUrl, PoolOptions};
 
 /// SOAP service for customer relations, compatible with Infosoft's Customer
 /// Relation API.
@@ -132,7 +131,7 @@ fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {
     database.migrate()?;
     let files = read_fixture_dir(dir)?;
     let started = std::time::Instant::now();
-    let summary = database.import_with_progress(&files, &mut |file, rows| {
+    let summary = import_with_progress(&database, &files, &mut |file, rows| {
         eprintln!("{file}: {rows} rows read");
     })?;
     println!(
@@ -148,7 +147,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     database.migrate()?;
     if args.demo {
         if database.is_empty()? {
-            let summary = database.import(&demo_fixtures())?;
+            let summary = customer_relations::import::import(&database, &demo_fixtures())?;
             log::info!("loaded the demo data set ({summary})");
         } else {
             log::info!("the database is not empty; --demo left it as it is");

@@ -1,22 +1,29 @@
-//! The operations of both services, wired here: the relation API's one file
-//! each, the register's one file per kind of record. An
-//! operation decodes its request (soap), runs its rule (relations) on a
-//! database session (store) off the async workers, and encodes its response.
+//! The operations of both services. Each is declared once, in the file of
+//! its service (`relations.rs`) or of its kind of record (`register/`): its
+//! name, the typed faults it may raise, an example request, and a
+//! [`Declared`] handler holding its request decoder, the rule it runs and
+//! its response encoder. [`Service::operations`] is the one list that the
+//! endpoint dispatches from and that the WSDL test, the property tests and
+//! the fuzz target read.
+//!
+//! An operation decodes its request (soap), runs its rule (relations,
+//! register) on a database session (store) off the async workers, and
+//! encodes its response; a domain error becomes its typed fault in
+//! [`faults`].
 
-mod create_customer_relation;
-mod delete_customer_relation;
-mod get_customer_relations_by_customer;
-mod get_relation_types;
+pub mod faults;
 mod register;
+mod relations;
 
 use actix_web::web;
 
-use crate::relations::{Caller, InternalError};
+use crate::relations::Caller;
 use crate::soap::{
-    Fault, IntoFault, REGISTER_TNS, TNS, XmlElement, XmlOut, register_wsdl_template,
-    relation_wsdl_template,
+    DecodeError, Fault, XmlElement, XmlOut, register_wsdl_template, relation_wsdl_template,
 };
-use crate::store::{Database, Session};
+use crate::store::{Database, RelationStore};
+use crate::vocabulary::InternalError;
+use faults::{IntoFault, server_fault};
 
 /// The two SOAP services: each has its endpoint, namespace and WSDL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,11 +52,11 @@ impl Service {
         }
     }
 
-    /// The namespace of the service's messages and types.
+    /// The namespace of the service's messages, types and fault details.
     pub fn namespace(self) -> &'static str {
         match self {
-            Self::Relations => TNS,
-            Self::Register => REGISTER_TNS,
+            Self::Relations => "urn:customer-relations:v1",
+            Self::Register => "urn:customer-relations:register:v1",
         }
     }
 
@@ -61,111 +68,131 @@ impl Service {
         }
     }
 
-    pub fn operations(self) -> impl Iterator<Item = Operation> {
-        Operation::ALL
-            .iter()
-            .copied()
-            .filter(move |op| op.service() == self)
+    /// Every operation of the service, in the order of its declarations.
+    pub fn operations(self) -> impl Iterator<Item = &'static Operation> {
+        let lists: &'static [&'static [Operation]] = match self {
+            Self::Relations => &[relations::OPERATIONS],
+            Self::Register => register::OPERATIONS,
+        };
+        lists.iter().flat_map(|list| list.iter())
+    }
+
+    /// The operation whose request element has this (namespace, local name).
+    pub fn operation_for(self, namespace: Option<&str>, name: &str) -> Option<&'static Operation> {
+        if namespace != Some(self.namespace()) {
+            return None;
+        }
+        self.operations().find(|op| op.name == name)
+    }
+
+    /// The operation of this name.
+    pub fn operation(self, name: &str) -> Option<&'static Operation> {
+        self.operations().find(|op| op.name == name)
     }
 }
 
-/// Declares the operations once: the enum, their names, their services and
-/// the dispatch to each one's [`SoapOperation`].
-macro_rules! operations {
-    ($($service:ident { $($op:ident => $handler:ty),+ $(,)? })+) => {
-        /// The operations the services dispatch. Each service's WSDL names
-        /// the same ones; a test fails if they disagree.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Operation {
-            $($($op),+),+
-        }
-
-        impl Operation {
-            pub const ALL: &'static [Operation] = &[$($(Operation::$op),+),+];
-
-            pub fn name(self) -> &'static str {
-                match self {
-                    $($(Self::$op => stringify!($op)),+),+
-                }
-            }
-
-            pub fn service(self) -> Service {
-                match self {
-                    $($(Self::$op => Service::$service),+),+
-                }
-            }
-
-            pub async fn run(
-                self,
-                context: &OperationContext,
-                element: &XmlElement,
-            ) -> Result<XmlOut, Fault> {
-                match self {
-                    $($(Self::$op => run::<$handler>(context, element).await),+),+
-                }
-            }
-        }
-    };
+/// One SOAP operation, as declared in its file.
+pub struct Operation {
+    service: Service,
+    name: &'static str,
+    /// The typed faults it may raise, as its WSDL declares them.
+    faults: &'static [&'static str],
+    /// The children of a valid request element, in the service namespace
+    /// (the demo data makes it meaningful).
+    example: &'static str,
+    handler: &'static dyn Handler,
 }
 
-operations! {
-    Relations {
-        CreateCustomerRelation => create_customer_relation::CreateCustomerRelation,
-        GetCustomerRelationsByCustomer =>
-            get_customer_relations_by_customer::GetCustomerRelationsByCustomer,
-        DeleteCustomerRelation => delete_customer_relation::DeleteCustomerRelation,
-        GetRelationTypes => get_relation_types::GetRelationTypes,
+impl std::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
     }
-    Register {
-        CreateRelationType => register::relation_types::CreateRelationType,
-        UpdateRelationType => register::relation_types::UpdateRelationType,
-        DeleteRelationType => register::relation_types::DeleteRelationType,
-        GetRelationType => register::relation_types::GetRelationType,
-        ListRelationTypes => register::relation_types::ListRelationTypes,
-        CreateCustomer => register::customers::CreateCustomer,
-        UpdateCustomer => register::customers::UpdateCustomer,
-        GetCustomer => register::customers::GetCustomer,
-        SetCustomerValidity => register::customers::SetCustomerValidity,
-        SearchCustomers => register::customers::SearchCustomers,
-        CreateTitle => register::titles::CreateTitle,
-        UpdateTitle => register::titles::UpdateTitle,
-        ListTitles => register::titles::ListTitles,
-        SetTitleValidity => register::titles::SetTitleValidity,
-        CreateSubscription => register::subscriptions::CreateSubscription,
-        EndSubscription => register::subscriptions::EndSubscription,
-        ListSubscriptionsByCustomer => register::subscriptions::ListSubscriptionsByCustomer,
-        CreateUser => register::users::CreateUser,
-        UpdateUser => register::users::UpdateUser,
-        GetUser => register::users::GetUser,
-        SetUserValidity => register::users::SetUserValidity,
+}
+
+impl PartialEq for Operation {
+    fn eq(&self, other: &Self) -> bool {
+        self.service == other.service && self.name == other.name
     }
 }
 
 impl Operation {
-    /// The operation of `service` whose request element has this
-    /// (namespace, local name).
-    pub fn for_element(service: Service, namespace: Option<&str>, name: &str) -> Option<Self> {
-        if namespace != Some(service.namespace()) {
-            return None;
-        }
-        service.operations().find(|op| op.name() == name)
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub fn service(&self) -> Service {
+        self.service
+    }
+
+    /// The typed faults it may raise (the names of their detail elements).
+    pub fn faults(&self) -> &'static [&'static str] {
+        self.faults
+    }
+
+    /// A whole valid request element, e.g. to start a property test from.
+    pub fn example_request(&self) -> String {
+        format!(
+            r#"<{name} xmlns="{ns}">{example}</{name}>"#,
+            name = self.name,
+            ns = self.service.namespace(),
+            example = self.example
+        )
     }
 
     /// The SOAPAction the WSDL declares.
-    pub fn soap_action(self) -> String {
-        format!("{}/{}", self.service().namespace(), self.name())
+    pub fn soap_action(&self) -> String {
+        format!("{}/{}", self.service.namespace(), self.name)
     }
 
     /// Whether a SOAPAction a client sent agrees with this operation: empty,
     /// the declared action, or any URI whose last segment is the operation's
     /// name (clients differ in how they build it).
-    pub fn accepts_action(self, action: &str) -> bool {
+    pub fn accepts_action(&self, action: &str) -> bool {
         let action = action.trim().trim_matches('"').trim();
         if action.is_empty() || action == self.soap_action() {
             return true;
         }
         let last = action.rsplit(['/', '#', ':']).next().unwrap_or(action);
-        last == self.name()
+        last == self.name
+    }
+
+    /// Decodes a request element without running anything: whether it
+    /// meets the schema.
+    pub fn check_request(&self, element: &XmlElement) -> Result<(), DecodeError> {
+        self.handler.prepare(element).map(drop)
+    }
+
+    /// Runs the operation: decodes the request, runs the rule on a database
+    /// session off the async workers, and returns the response element.
+    pub async fn run(
+        &self,
+        context: &OperationContext,
+        element: &XmlElement,
+    ) -> Result<XmlOut, Fault> {
+        let work = self.handler.prepare(element)?;
+        let database = context.database.clone();
+        let caller = context.caller.clone();
+        let request_id = context.request_id.clone();
+        let payload = web::block(move || {
+            let mut session = database
+                .session()
+                .map_err(|e| server_fault(e, &request_id))?;
+            work(session.store(), &caller, &request_id)
+        })
+        .await
+        .unwrap_or_else(|blocking| {
+            Err(server_fault(
+                InternalError::new(blocking.to_string()),
+                &context.request_id,
+            ))
+        })?;
+
+        let name = format!("{}Response", self.name);
+        let mut out = XmlOut::new();
+        out.open(&name, &[("xmlns", self.service.namespace())]);
+        out.append(payload);
+        out.close(&name);
+        Ok(out)
     }
 }
 
@@ -176,43 +203,40 @@ pub struct OperationContext {
     pub request_id: String,
 }
 
-trait SoapOperation {
-    const OPERATION: Operation;
-    type Request: Send + 'static;
-    type Response: Send + 'static;
-    /// The service's error: its typed faults, or an internal error.
-    type Error: IntoFault;
+/// The rule's work on a session, given the caller and the request id; its
+/// result is the response element's content, or the fault.
+type Work = Box<dyn FnOnce(&mut dyn RelationStore, &Caller, &str) -> Result<XmlOut, Fault> + Send>;
 
-    fn decode(element: &XmlElement) -> Result<Self::Request, String>;
-    fn execute(
-        session: &mut Session,
-        request: Self::Request,
-        caller: &Caller,
-    ) -> Result<Self::Response, Self::Error>;
-    fn encode(out: &mut XmlOut, response: &Self::Response);
+/// An operation's request handling, whatever its types.
+trait Handler: Sync {
+    fn prepare(&self, element: &XmlElement) -> Result<Work, DecodeError>;
 }
 
-async fn run<O: SoapOperation>(
-    context: &OperationContext,
-    element: &XmlElement,
-) -> Result<XmlOut, Fault> {
-    let request = O::decode(element).map_err(Fault::client)?;
-    let database = context.database.clone();
-    let caller = context.caller.clone();
-    let outcome = web::block(move || {
-        let mut session = database.session()?;
-        O::execute(&mut session, request, &caller)
-    })
-    .await
-    .unwrap_or_else(|blocking| Err(InternalError::new(blocking.to_string()).into()));
-    let response = outcome.map_err(|e| e.into_fault(&context.request_id))?;
+/// An operation's three parts: the decoder of its request element, the rule
+/// it runs, and the encoder of its response's content. `E` is its service's
+/// error, which [`faults`] maps to typed faults.
+pub struct Declared<Request, Response, E> {
+    pub decode: fn(&XmlElement) -> Result<Request, DecodeError>,
+    pub execute: fn(&mut dyn RelationStore, Request, &Caller) -> Result<Response, E>,
+    pub encode: fn(&mut XmlOut, &Response),
+}
 
-    let name = format!("{}Response", O::OPERATION.name());
-    let mut out = XmlOut::new();
-    out.open(&name, &[("xmlns", O::OPERATION.service().namespace())]);
-    O::encode(&mut out, &response);
-    out.close(&name);
-    Ok(out)
+impl<Request, Response, E> Handler for Declared<Request, Response, E>
+where
+    Request: Send + 'static,
+    Response: 'static,
+    E: IntoFault,
+{
+    fn prepare(&self, element: &XmlElement) -> Result<Work, DecodeError> {
+        let request = (self.decode)(element)?;
+        let (execute, encode) = (self.execute, self.encode);
+        Ok(Box::new(move |store, caller, request_id| {
+            let response = execute(store, request, caller).map_err(|e| e.into_fault(request_id))?;
+            let mut out = XmlOut::new();
+            encode(&mut out, &response);
+            Ok(out)
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -221,7 +245,9 @@ mod tests {
 
     #[test]
     fn soap_actions_may_be_quoted_empty_or_name_the_operation() {
-        let op = Operation::CreateCustomerRelation;
+        let op = Service::Relations
+            .operation("CreateCustomerRelation")
+            .unwrap();
         for ok in [
             "",
             "\"\"",
@@ -238,6 +264,18 @@ mod tests {
             "urn:customer-relations:v1/CreateCustomerRelationX",
         ] {
             assert!(!op.accepts_action(refused), "{refused}");
+        }
+    }
+
+    #[test]
+    fn each_operation_is_declared_once_in_its_service() {
+        for service in Service::ALL {
+            let names: Vec<_> = service.operations().map(Operation::name).collect();
+            let mut unique = names.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(names.len(), unique.len(), "{service:?}");
+            assert!(service.operations().all(|op| op.service == service));
         }
     }
 }

@@ -1,7 +1,7 @@
-use crate::relations::{FieldError, InternalError};
+use crate::vocabulary::{FieldError, InternalError, Invalid};
 
 /// The kinds of record the register keeps; each has its own NotFound and
-/// AlreadyExists faults, whose detail names its key.
+/// AlreadyExists faults (`operations::faults`), whose detail names its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
     RelationType,
@@ -19,37 +19,6 @@ impl Entity {
             Self::Title => "Title",
             Self::Subscription => "Subscription",
             Self::User => "User",
-        }
-    }
-
-    /// The detail element that carries the key.
-    pub fn key_element(self) -> &'static str {
-        match self {
-            Self::RelationType => "RelationTypeCode",
-            Self::Customer => "CustomerNumber",
-            Self::Title => "TitleCode",
-            Self::Subscription => "SubscriptionId",
-            Self::User => "Email",
-        }
-    }
-
-    pub fn not_found_fault(self) -> &'static str {
-        match self {
-            Self::RelationType => "RelationTypeNotFoundFault",
-            Self::Customer => "CustomerNotFoundFault",
-            Self::Title => "TitleNotFoundFault",
-            Self::Subscription => "SubscriptionNotFoundFault",
-            Self::User => "UserNotFoundFault",
-        }
-    }
-
-    pub fn already_exists_fault(self) -> &'static str {
-        match self {
-            Self::RelationType => "RelationTypeAlreadyExistsFault",
-            Self::Customer => "CustomerAlreadyExistsFault",
-            Self::Title => "TitleAlreadyExistsFault",
-            Self::Subscription => "SubscriptionAlreadyExistsFault",
-            Self::User => "UserAlreadyExistsFault",
         }
     }
 
@@ -96,6 +65,12 @@ pub enum RegisterError {
 impl From<InternalError> for RegisterError {
     fn from(error: InternalError) -> Self {
         Self::Internal(error)
+    }
+}
+
+impl From<Invalid> for RegisterError {
+    fn from(Invalid(errors): Invalid) -> Self {
+        Self::EntityValidation(errors)
     }
 }
 

@@ -14,5 +14,5 @@ pub use model::{
     NewCustomer, NewSubscription, NumberMatch, RelationTypeDraft, SortDirection, Subscription,
     SubscriptionStatus, TextMatch, Title, User, search_key,
 };
-pub use ports::{Guarded, Insert, RegisterRepository};
+pub use ports::{Guarded, Insert, RegisterLoader, RegisterRepository};
 pub use rules::*;

@@ -1,9 +1,6 @@
-use std::str::FromStr;
-
 use chrono::NaiveDate;
 
-use crate::relations::Validity;
-use crate::relations::model::text_enum;
+use crate::vocabulary::{Validity, text_enum};
 
 /// A customer's descriptive fields (OTRS's customer company), trimmed, with
 /// empty optional values as `None`.
@@ -166,9 +163,4 @@ pub struct RelationTypeDraft {
     pub name: String,
     pub reference_type: String,
     pub title_mode: String,
-}
-
-/// Parses an optional enumeration value sent as text, for the field errors.
-pub(crate) fn parse_enum<T: FromStr<Err = String>>(raw: &str) -> Result<T, String> {
-    raw.trim().parse()
 }

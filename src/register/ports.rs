@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::{Customer, CustomerFields, CustomerPage, CustomerQuery, NewSubscription, Subscription};
 use super::{Title, User};
-use crate::relations::{InternalError, RelationType, Validity};
+use crate::vocabulary::{InternalError, RelationType, RelationTypes, Validity};
 
 /// The outcome of an insert under a uniqueness rule.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,7 +28,9 @@ pub enum Guarded<T> {
     InUse(i64),
 }
 
-pub trait RegisterRepository {
+/// Where the register is kept; relation types are read as the relation
+/// rules read them.
+pub trait RegisterRepository: RelationTypes {
     fn insert_relation_type(
         &mut self,
         relation_type: &RelationType,
@@ -107,4 +109,23 @@ pub trait RegisterRepository {
         validity: Validity,
     ) -> Result<Option<User>, InternalError>;
     fn user(&mut self, email: &str) -> Result<Option<User>, InternalError>;
+}
+
+/// Bulk writes for the importer, all inside one transaction (see
+/// `store::Database::bulk_load`). Each inserts the records, or updates the
+/// one already there under the same key, so that loading the same records
+/// again changes nothing.
+pub trait RegisterLoader {
+    fn upsert_titles(&mut self, titles: &[Title]) -> Result<(), InternalError>;
+    fn upsert_customers(&mut self, customers: &[Customer]) -> Result<(), InternalError>;
+    fn upsert_relation_types(&mut self, types: &[RelationType]) -> Result<(), InternalError>;
+    fn upsert_users(&mut self, users: &[User]) -> Result<(), InternalError>;
+    /// The key is the customer, the title and the start date; the end date
+    /// is what an update changes.
+    fn upsert_subscriptions(
+        &mut self,
+        subscriptions: &[NewSubscription],
+    ) -> Result<(), InternalError>;
+    fn customer_exists(&mut self, customer_number: i32) -> Result<bool, InternalError>;
+    fn title_exists(&mut self, code: &str) -> Result<bool, InternalError>;
 }

@@ -1,33 +1,7 @@
-use std::fmt;
-
-use super::ReferenceType;
-
-/// One broken field rule of an `EntityValidationFault`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: &'static str,
-    pub message: String,
-}
-
-/// A failure the store or the machine had, not the client. Its text goes to
-/// the log only, never to a client.
-#[derive(Debug)]
-pub struct InternalError(Box<dyn std::error::Error + Send + Sync>);
-
-impl InternalError {
-    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self(error.into())
-    }
-}
-
-impl fmt::Display for InternalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+use crate::vocabulary::{FieldError, InternalError, Invalid, ReferenceType};
 
 /// Every way an operation of the relation API can fail; one variant for each
-/// typed fault of CONTRACT §3, plus the server's own failures.
+/// typed fault of the relation service (README, "Faults"), plus the server's own failures.
 #[derive(Debug, thiserror::Error)]
 pub enum RelationError {
     #[error("There is no relation type with code '{code}'.")]
@@ -71,5 +45,11 @@ fn customer_not_found_message(number: i32, exists_but_invalid: bool) -> String {
 impl From<InternalError> for RelationError {
     fn from(error: InternalError) -> Self {
         Self::Internal(error)
+    }
+}
+
+impl From<Invalid> for RelationError {
+    fn from(Invalid(errors): Invalid) -> Self {
+        Self::EntityValidation(errors)
     }
 }

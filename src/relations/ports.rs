@@ -2,18 +2,17 @@
 //! implementation is the diesel store; a deployment can put its own customer
 //! system behind [`CustomerDirectory`].
 
-use super::{CustomerRelation, InternalError, RelationType, ValidRelation, Validity};
+use super::{CustomerRelation, ValidRelation};
+use crate::vocabulary::{InternalError, RelationTypes, Validity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CustomerRecord {
     pub validity: Validity,
 }
 
-/// Read access to the customer register.
-pub trait CustomerDirectory {
-    fn relation_type(&mut self, code: &str) -> Result<Option<RelationType>, InternalError>;
-    /// Every relation type, in no particular order.
-    fn relation_types(&mut self) -> Result<Vec<RelationType>, InternalError>;
+/// Read access to the customer register: its relation types, and whether
+/// what a relation names exists and is valid.
+pub trait CustomerDirectory: RelationTypes {
     fn customer(&mut self, customer_number: i32) -> Result<Option<CustomerRecord>, InternalError>;
     /// Whether a valid title has this code.
     fn title_is_usable(&mut self, code: &str) -> Result<bool, InternalError>;
@@ -35,7 +34,7 @@ pub enum Inserted {
 }
 
 /// Where relations are kept. Uniqueness is the repository's job, so that it
-/// holds under concurrency (CONTRACT §4 step 5).
+/// holds under concurrency (README, "The API", step 5).
 pub trait RelationRepository {
     fn insert_relation(&mut self, relation: &ValidRelation) -> Result<Inserted, InternalError>;
     fn relations_of_customer(

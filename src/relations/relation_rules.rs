@@ -1,12 +1,15 @@
-//! The rules of CONTRACT §4, in their order. Each step runs only when the
+//! The rules of CreateCustomerRelation (README, "The API"), in their order. Each step runs only when the
 //! steps before it passed, so a request gets the fault of the first rule it
 //! breaks (step 3 reports all of its field rules at once).
 
-use super::fields::CanonicalReference;
 use super::{
-    ADDITIONAL_VALUE_MAX_CHARS, Caller, CustomerDirectory, CustomerRelation, FieldError, Inserted,
-    NewCustomerRelation, REFERENCE_MAX_CHARS, ReferenceType, RelationError, RelationRepository,
-    RelationType, SOURCE_MAX_CHARS, TitleMode, ValidRelation, Validity,
+    ADDITIONAL_VALUE_MAX_CHARS, Caller, CustomerDirectory, CustomerRelation, Inserted,
+    NewCustomerRelation, REFERENCE_MAX_CHARS, RelationError, RelationRepository, SOURCE_MAX_CHARS,
+    ValidRelation,
+};
+use crate::vocabulary::{
+    CanonicalReference, FieldErrors, ReferenceType, RelationType, TitleMode, Validity,
+    sorted_by_code,
 };
 
 pub fn create_relation<S>(
@@ -36,10 +39,7 @@ where
     }
 
     // 3. Field rules, all reported together.
-    let errors = field_errors(store, &relation_type, &request)?;
-    if !errors.is_empty() {
-        return Err(RelationError::EntityValidation(errors));
-    }
+    check_fields(store, &relation_type, &request)?;
     let reference = request
         .reference
         .as_deref()
@@ -70,60 +70,41 @@ where
     }
 }
 
-fn field_errors<S: CustomerDirectory + ?Sized>(
+fn check_fields<S: CustomerDirectory + ?Sized>(
     store: &mut S,
     relation_type: &RelationType,
     request: &NewCustomerRelation,
-) -> Result<Vec<FieldError>, RelationError> {
-    let mut errors = Vec::new();
-    let mut error = |field, message: String| errors.push(FieldError { field, message });
-
+) -> Result<(), RelationError> {
+    let mut errors = FieldErrors::default();
     match request.reference.as_deref() {
-        None => error("Reference", "Reference is required.".into()),
-        Some(r) if r.trim().is_empty() => error("Reference", "Reference must not be blank.".into()),
-        Some(r) => {
-            if let Some(message) = too_long("Reference", r, REFERENCE_MAX_CHARS) {
-                error("Reference", message);
-            }
-        }
+        None => errors.add("Reference", "Reference is required."),
+        Some(r) if r.trim().is_empty() => errors.add("Reference", "Reference must not be blank."),
+        Some(r) => errors.limit("Reference", r, REFERENCE_MAX_CHARS),
     }
-    if let Some(message) = request
-        .additional_value
-        .as_deref()
-        .and_then(|v| too_long("AdditionalValue", v, ADDITIONAL_VALUE_MAX_CHARS))
-    {
-        error("AdditionalValue", message);
+    if let Some(value) = &request.additional_value {
+        errors.limit("AdditionalValue", value, ADDITIONAL_VALUE_MAX_CHARS);
     }
-    if let Some(message) = request
-        .source
-        .as_deref()
-        .and_then(|v| too_long("Source", v, SOURCE_MAX_CHARS))
-    {
-        error("Source", message);
+    if let Some(source) = &request.source {
+        errors.limit("Source", source, SOURCE_MAX_CHARS);
     }
 
     let code = &relation_type.code;
     match (relation_type.title_mode, request.title_code.as_deref()) {
-        (TitleMode::Required, None) => error(
+        (TitleMode::Required, None) => errors.add(
             "TitleCode",
             format!("TitleCode is required for relation type '{code}'."),
         ),
-        (TitleMode::Forbidden, Some(_)) => error(
+        (TitleMode::Forbidden, Some(_)) => errors.add(
             "TitleCode",
             format!("TitleCode must not be given for relation type '{code}'."),
         ),
-        (_, Some(title)) if !store.title_is_usable(title)? => error(
+        (_, Some(title)) if !store.title_is_usable(title)? => errors.add(
             "TitleCode",
             format!("TitleCode '{title}' does not name a valid title."),
         ),
         _ => {}
     }
-    Ok(errors)
-}
-
-fn too_long(field: &str, value: &str, max: usize) -> Option<String> {
-    let chars = value.chars().count();
-    (chars > max).then(|| format!("{field} must be at most {max} characters; it has {chars}."))
+    Ok(errors.finish(|| ())?)
 }
 
 fn check_reference<S: CustomerDirectory + ?Sized>(
@@ -214,12 +195,9 @@ pub fn delete_relation<S: RelationRepository + ?Sized>(
     }
 }
 
-/// All relation types, ordered by code: by bytes, here rather than in SQL,
-/// so that the order does not depend on the database's collation.
+/// All relation types, ordered by code (see [`sorted_by_code`]).
 pub fn relation_types<S: CustomerDirectory + ?Sized>(
     store: &mut S,
 ) -> Result<Vec<RelationType>, RelationError> {
-    let mut types = store.relation_types()?;
-    types.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(types)
+    Ok(sorted_by_code(store.relation_types()?))
 }

@@ -7,49 +7,30 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, ResponseError};
 
+use super::SoapVersion;
 use super::envelope::HeaderBlock;
+use super::message_reader::DecodeError;
 use super::xml_out::XmlOut;
-use super::{REGISTER_TNS, SoapVersion, TNS};
-use crate::register::RegisterError;
-use crate::relations::{FieldError, InternalError, RelationError};
 
-/// A fault of one of the services' WSDLs, with a detail element. Never holds
-/// an internal error: those become [`Fault::Server`].
-#[derive(Debug)]
-pub enum TypedFault {
-    Relation(RelationError),
-    Register(RegisterError),
+/// A typed fault of a service's WSDL: the name of its detail element and
+/// the service namespace it is in, its message (also the fault's reason)
+/// and the detail's fields after `Message`. Which domain error becomes which
+/// typed fault is decided above this layer (`operations::faults`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypedFault {
+    pub name: &'static str,
+    pub namespace: &'static str,
+    pub message: String,
+    pub detail: Vec<Detail>,
 }
 
-/// An operation's error: either a typed fault for the client, or an
-/// internal error that the client only learns the request id of.
-pub trait IntoFault: From<InternalError> + Send + 'static {
-    fn into_fault(self, request_id: &str) -> Fault;
-}
-
-fn server_fault(internal: InternalError, request_id: &str) -> Fault {
-    log::error!("request_id={request_id} internal error: {internal}");
-    Fault::Server {
-        request_id: request_id.to_owned(),
-    }
-}
-
-impl IntoFault for RelationError {
-    fn into_fault(self, request_id: &str) -> Fault {
-        match self {
-            RelationError::Internal(internal) => server_fault(internal, request_id),
-            typed => Fault::Typed(TypedFault::Relation(typed)),
-        }
-    }
-}
-
-impl IntoFault for RegisterError {
-    fn into_fault(self, request_id: &str) -> Fault {
-        match self {
-            RegisterError::Internal(internal) => server_fault(internal, request_id),
-            typed => Fault::Typed(TypedFault::Register(typed)),
-        }
-    }
+/// A field of a typed fault's detail element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    /// `<name>text</name>`
+    Text(&'static str, String),
+    /// `<name>…</name>` holding more fields.
+    Group(&'static str, Vec<Detail>),
 }
 
 #[derive(Debug)]
@@ -65,7 +46,8 @@ pub enum Fault {
         reason: String,
         status: Option<StatusCode>,
     },
-    /// One of the typed faults of the services' WSDLs.
+    /// One of the typed faults of the services' WSDLs. Never an internal
+    /// error: those become [`Fault::Server`].
     Typed(TypedFault),
     /// The server failed. Says nothing but the request id.
     Server { request_id: String },
@@ -92,7 +74,7 @@ impl Fault {
             Self::VersionMismatch(_) => "VersionMismatch",
             Self::MustUnderstand(_) => "MustUnderstand",
             Self::Client { .. } => "Client",
-            Self::Typed(e) => e.name(),
+            Self::Typed(e) => e.name,
             Self::Server { .. } => "Server",
         }
     }
@@ -113,7 +95,7 @@ impl Fault {
                     names.join(", ")
                 )
             }
-            Self::Typed(e) => e.message(),
+            Self::Typed(e) => e.message.clone(),
             Self::Server { request_id } => format!(
                 "The server could not process the request. Quote request id {request_id} when reporting it."
             ),
@@ -148,112 +130,31 @@ impl Fault {
 }
 
 impl TypedFault {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Relation(e) => relation_fault_name(e),
-            Self::Register(e) => register_fault_name(e),
-        }
-    }
-
-    fn message(&self) -> String {
-        match self {
-            Self::Relation(e) => e.to_string(),
-            Self::Register(e) => e.to_string(),
-        }
-    }
-
     /// The detail element: `Message` first, then the fault's fields.
     fn write_detail(&self, out: &mut XmlOut) {
-        let name = self.name();
-        let namespace = match self {
-            Self::Relation(_) => TNS,
-            Self::Register(_) => REGISTER_TNS,
-        };
-        out.open(name, &[("xmlns", namespace)]);
-        out.text_element("Message", &self.message());
-        match self {
-            Self::Relation(e) => write_relation_detail(out, e),
-            Self::Register(e) => write_register_detail(out, e),
-        }
-        out.close(name);
+        out.open(self.name, &[("xmlns", self.namespace)]);
+        out.text_element("Message", &self.message);
+        write_fields(out, &self.detail);
+        out.close(self.name);
     }
 }
 
-fn relation_fault_name(error: &RelationError) -> &'static str {
-    match error {
-        RelationError::RelationTypeNotFound { .. } => "RelationTypeNotFoundFault",
-        RelationError::CustomerNotFound { .. } => "CustomerNotFoundFault",
-        RelationError::EntityValidation(_) => "EntityValidationFault",
-        RelationError::InvalidReference { .. } => "InvalidReferenceFault",
-        RelationError::AlreadyExists { .. } => "CustomerRelationAlreadyExistsFault",
-        RelationError::RelationNotFound { .. } => "CustomerRelationNotFoundFault",
-        RelationError::Internal(_) => "Server",
+fn write_fields(out: &mut XmlOut, fields: &[Detail]) {
+    for field in fields {
+        match field {
+            Detail::Text(name, text) => out.text_element(name, text),
+            Detail::Group(name, fields) => {
+                out.open(name, &[]);
+                write_fields(out, fields);
+                out.close(name);
+            }
+        }
     }
 }
 
-fn register_fault_name(error: &RegisterError) -> &'static str {
-    match error {
-        RegisterError::EntityValidation(_) => "EntityValidationFault",
-        RegisterError::NotFound { entity, .. } => entity.not_found_fault(),
-        RegisterError::AlreadyExists { entity, .. } => entity.already_exists_fault(),
-        RegisterError::InUse { .. } => "InUseFault",
-        RegisterError::Internal(_) => "Server",
-    }
-}
-
-fn write_validation_errors(out: &mut XmlOut, errors: &[FieldError]) {
-    out.open("ValidationErrors", &[]);
-    for e in errors {
-        out.open("ValidationError", &[]);
-        out.text_element("Field", e.field);
-        out.text_element("Message", &e.message);
-        out.close("ValidationError");
-    }
-    out.close("ValidationErrors");
-}
-
-fn write_relation_detail(out: &mut XmlOut, error: &RelationError) {
-    match error {
-        RelationError::RelationTypeNotFound { code } => out.text_element("RelationTypeCode", code),
-        RelationError::CustomerNotFound {
-            customer_number, ..
-        } => out.text_element("CustomerNumber", &customer_number.to_string()),
-        RelationError::EntityValidation(errors) => write_validation_errors(out, errors),
-        RelationError::InvalidReference {
-            relation_type_code,
-            reference_type,
-            reference,
-            ..
-        } => {
-            out.text_element("RelationTypeCode", relation_type_code);
-            out.text_element("ReferenceType", reference_type.as_str());
-            out.text_element("Reference", reference);
-        }
-        RelationError::AlreadyExists { existing_id } => {
-            out.text_element("ExistingId", &existing_id.to_string())
-        }
-        RelationError::RelationNotFound { id } => out.text_element("Id", &id.to_string()),
-        RelationError::Internal(_) => {}
-    }
-}
-
-fn write_register_detail(out: &mut XmlOut, error: &RegisterError) {
-    match error {
-        RegisterError::EntityValidation(errors) => write_validation_errors(out, errors),
-        RegisterError::NotFound { entity, key } | RegisterError::AlreadyExists { entity, key } => {
-            out.text_element(entity.key_element(), key)
-        }
-        RegisterError::InUse {
-            entity,
-            key,
-            references,
-            ..
-        } => {
-            out.text_element("Entity", entity.name());
-            out.text_element("Key", key);
-            out.text_element("ReferenceCount", &references.to_string());
-        }
-        RegisterError::Internal(_) => {}
+impl From<DecodeError> for Fault {
+    fn from(error: DecodeError) -> Self {
+        Fault::client(error.to_string())
     }
 }
 

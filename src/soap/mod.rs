@@ -1,10 +1,10 @@
-//! SOAP 1.1 and 1.2 over HTTP: reading envelopes, writing responses and
-//! faults, serving the WSDL. Knows XML and nothing of the database.
+//! SOAP 1.1 and 1.2 over HTTP: reading envelopes and request messages,
+//! writing responses and faults, serving the WSDL. Knows XML and nothing
+//! else: neither the domains nor the database.
 
 mod envelope;
 mod fault;
-mod messages;
-pub mod register_messages;
+mod message_reader;
 mod wsdl;
 mod xml_out;
 mod xml_tree;
@@ -12,21 +12,12 @@ mod xml_tree;
 pub use envelope::{
     Envelope, HeaderBlock, decode_body, is_supported_charset, media_type_version, response_envelope,
 };
-pub use fault::{Fault, IntoFault, SoapError, TypedFault};
-pub use messages::{
-    decode_create_customer_relation, decode_delete_customer_relation,
-    decode_get_customer_relations_by_customer, decode_get_relation_types,
-    encode_create_customer_relation, encode_get_customer_relations_by_customer,
-    encode_relation_types,
-};
+pub use fault::{Detail, Fault, SoapError, TypedFault};
+pub use message_reader::{DecodeError, Fields, only_child};
 pub use wsdl::{register_wsdl_template, relation_wsdl_template, wsdl_with_address};
 pub use xml_out::XmlOut;
 pub use xml_tree::{SourceEncoding, XmlElement, XmlLimits};
 
-/// The namespace of the relation service's messages and types.
-pub const TNS: &str = "urn:customer-relations:v1";
-/// The namespace of the register service's messages and types.
-pub const REGISTER_TNS: &str = "urn:customer-relations:register:v1";
 pub const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";

@@ -2,14 +2,18 @@
 //! XML. SQLite is the embedded default; PostgreSQL is the backend several
 //! instances share.
 //!
-//! One code base serves both: the queries are written once and compiled for
-//! each backend's connection type (see [`db_run!`] and the `*_for!` macros);
-//! where the dialects differ, a `match` has one arm per backend.
+//! One code base serves both, in vaultwarden's shape: every repository
+//! method is an ordinary function whose diesel query is wrapped in
+//! [`db_run!`], which compiles it once for each backend's connection. Where
+//! the dialects differ (how a transaction takes its lock), one `match` has
+//! an arm per backend.
 
+mod bulk_load;
 mod database_url;
-mod fixtures;
+mod migrations;
 mod register_store;
 mod relation_store;
+mod rows;
 mod schema;
 
 use std::time::Duration;
@@ -19,27 +23,15 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use database_url::{DatabaseUrl, DatabaseUrlError};
-pub use fixtures::{
-    FixtureFile, ImportError, ImportSummary, PROGRESS_EVERY, Progress, demo_fixtures,
-    read_fixture_dir,
-};
-use register_store::RegisterMaintenance;
 pub use relation_store::{RelationStore, Session};
 
-use crate::relations::InternalError;
-
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
+use crate::register::RegisterLoader;
+use crate::vocabulary::InternalError;
 
 /// How long a SQLite writer waits for another one before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
-
-/// The PostgreSQL advisory lock key that serialises migrations when several
-/// instances start at once ("custrel" in ASCII).
-const MIGRATION_LOCK_KEY: i64 = 0x0063_7573_7472_656c;
 
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
@@ -68,15 +60,43 @@ pub enum StoreError {
     Migration(String),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
-    #[error(transparent)]
-    Import(#[from] ImportError),
 }
 
 /// A pooled connection of either backend.
-pub enum DbConnection {
+pub struct DbConnection(Pooled);
+
+enum Pooled {
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
     Postgres(PooledConnection<ConnectionManager<PgConnection>>),
 }
+
+impl DbConnection {
+    /// The connection as [`db_run!`] takes it.
+    fn conn(&mut self) -> Conn<'_> {
+        match &mut self.0 {
+            Pooled::Sqlite(c) => Conn::Sqlite(c),
+            Pooled::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
+/// A borrowed connection of either backend: what [`db_run!`] matches on.
+enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+/// Runs the same diesel code on whichever backend `$conn` (a [`Conn`]) is:
+/// the body is compiled once per backend, with `$c` the concrete connection.
+macro_rules! db_run {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::Conn::Sqlite($c) => $body,
+            $crate::store::Conn::Postgres($c) => $body,
+        }
+    };
+}
+use db_run;
 
 fn internal(error: diesel::result::Error) -> InternalError {
     InternalError::new(error)
@@ -85,23 +105,6 @@ fn internal(error: diesel::result::Error) -> InternalError {
 /// A value the database's CHECK constraints should have made impossible.
 fn corrupt(what: String) -> InternalError {
     InternalError::new(format!("unexpected value in the database: {what}"))
-}
-
-/// Runs the same diesel code on whichever backend `$conn` is: the body is
-/// compiled once per backend, with `$c` the concrete connection.
-macro_rules! db_run {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::store::DbConnection::Sqlite(pooled) => {
-                let $c: &mut ::diesel::sqlite::SqliteConnection = &mut *pooled;
-                $body
-            }
-            $crate::store::DbConnection::Postgres(pooled) => {
-                let $c: &mut ::diesel::pg::PgConnection = &mut *pooled;
-                $body
-            }
-        }
-    };
 }
 
 #[derive(Clone)]
@@ -132,44 +135,17 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
-/// Errors inside a migration transaction: diesel's own, or the harness's.
-#[derive(Debug)]
-enum MigrationFailure {
-    Query(diesel::result::Error),
-    Harness(String),
+/// Why a bulk load's transaction was rolled back: the loader refused, or the
+/// database failed.
+enum Rollback<E> {
+    Refused(E),
+    Database(diesel::result::Error),
 }
 
-impl From<diesel::result::Error> for MigrationFailure {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Query(e)
+impl<E> From<diesel::result::Error> for Rollback<E> {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Database(error)
     }
-}
-
-impl From<MigrationFailure> for StoreError {
-    fn from(e: MigrationFailure) -> Self {
-        match e {
-            MigrationFailure::Query(e) => StoreError::Migration(e.to_string()),
-            MigrationFailure::Harness(e) => StoreError::Migration(e),
-        }
-    }
-}
-
-/// The migration that added the customers' search keys; SQL cannot fold
-/// case as the service does, so the keys are rewritten once it has run.
-const SEARCH_KEYS_MIGRATION: &str = "20261122000003";
-
-fn after_migrations<C: RegisterMaintenance>(
-    conn: &mut C,
-    applied: &[String],
-) -> Result<(), MigrationFailure> {
-    if applied
-        .iter()
-        .any(|v| v.to_string().replace('-', "") == SEARCH_KEYS_MIGRATION)
-    {
-        let changed = conn.refold_customers()?;
-        log::info!("search keys rewritten for {changed} customers");
-    }
-    Ok(())
 }
 
 impl Database {
@@ -211,60 +187,21 @@ impl Database {
     }
 
     fn connection(&self) -> Result<DbConnection, diesel::r2d2::PoolError> {
-        Ok(match &self.pools {
-            Pools::Sqlite(pool) => DbConnection::Sqlite(pool.get()?),
-            Pools::Postgres(pool) => DbConnection::Postgres(pool.get()?),
-        })
+        Ok(DbConnection(match &self.pools {
+            Pools::Sqlite(pool) => Pooled::Sqlite(pool.get()?),
+            Pools::Postgres(pool) => Pooled::Postgres(pool.get()?),
+        }))
     }
 
     /// Runs every pending migration. Safe when several instances start at
-    /// once: SQLite takes its write lock for the whole run, PostgreSQL an
-    /// advisory lock.
+    /// once (see [`migrations`]).
     pub fn migrate(&self) -> Result<(), StoreError> {
-        match self.connection()? {
-            DbConnection::Sqlite(mut conn) => {
-                conn.immediate_transaction(|c| {
-                    let applied = c
-                        .run_pending_migrations(SQLITE_MIGRATIONS)
-                        .map(|versions| {
-                            versions
-                                .iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<String>>()
-                        })
-                        .map_err(|e| MigrationFailure::Harness(e.to_string()))?;
-                    after_migrations(c, &applied)
-                })?;
-            }
-            DbConnection::Postgres(mut conn) => {
-                diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
-                    .execute(&mut *conn)?;
-                let migrated = conn
-                    .run_pending_migrations(POSTGRES_MIGRATIONS)
-                    .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
-                    .map_err(|e| MigrationFailure::Harness(e.to_string()))
-                    .and_then(|applied| {
-                        (*conn).transaction(|c: &mut PgConnection| after_migrations(c, &applied))
-                    });
-                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
-                    .execute(&mut *conn)?;
-                migrated?;
-            }
-        }
-        Ok(())
+        migrations::run_pending(self.connection()?.conn())
     }
 
     /// Reverts every migration (for the migration round-trip test).
     pub fn revert_all_migrations(&self) -> Result<(), StoreError> {
-        let reverted = match self.connection()? {
-            DbConnection::Sqlite(mut conn) => {
-                conn.revert_all_migrations(SQLITE_MIGRATIONS).map(drop)
-            }
-            DbConnection::Postgres(mut conn) => {
-                conn.revert_all_migrations(POSTGRES_MIGRATIONS).map(drop)
-            }
-        };
-        reverted.map_err(|e| StoreError::Migration(e.to_string()))
+        migrations::revert_all(self.connection()?.conn())
     }
 
     /// A connection for one unit of work. Blocking: call it off the async
@@ -280,7 +217,7 @@ impl Database {
     pub fn ping(&self) -> Result<(), InternalError> {
         use schema::relation_types;
         let mut conn = self.connection().map_err(InternalError::new)?;
-        db_run!(&mut conn, |c| relation_types::table
+        db_run!(conn.conn(), |c| relation_types::table
             .select(relation_types::code)
             .first::<String>(c)
             .optional()
@@ -292,7 +229,7 @@ impl Database {
     pub fn is_empty(&self) -> Result<bool, StoreError> {
         use schema::*;
         let mut conn = self.connection()?;
-        let rows: i64 = db_run!(&mut conn, |c| {
+        let rows: i64 = db_run!(conn.conn(), |c| {
             titles::table.count().get_result::<i64>(c)?
                 + customers::table.count().get_result::<i64>(c)?
                 + users::table.count().get_result::<i64>(c)?
@@ -302,19 +239,27 @@ impl Database {
         Ok(rows == 0)
     }
 
-    /// Loads fixture files in one transaction: all of them or nothing.
-    pub fn import(&self, files: &[FixtureFile]) -> Result<ImportSummary, StoreError> {
-        self.import_with_progress(files, &mut |_, _| {})
-    }
-
-    /// As [`Database::import`], calling `progress` with a file's name and
-    /// its rows so far every [`PROGRESS_EVERY`] rows.
-    pub fn import_with_progress(
+    /// Runs `load` in one transaction: everything it wrote stays when it
+    /// returns `Ok`, nothing when it returns `Err` or the database fails.
+    /// SQLite takes its write lock up front, so that a concurrent writer
+    /// cannot make the transaction fail half-way; PostgreSQL locks row by
+    /// row.
+    pub fn bulk_load<T, E: From<InternalError>>(
         &self,
-        files: &[FixtureFile],
-        progress: Progress<'_>,
-    ) -> Result<ImportSummary, StoreError> {
-        let mut conn = self.connection()?;
-        Ok(fixtures::import(&mut conn, files, progress)?)
+        load: impl FnOnce(&mut dyn RegisterLoader) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut pooled = self.connection().map_err(InternalError::new)?;
+        let outcome = match pooled.conn() {
+            Conn::Sqlite(c) => c.immediate_transaction(|c| {
+                load(&mut bulk_load::Loader::new(Conn::Sqlite(c))).map_err(Rollback::Refused)
+            }),
+            Conn::Postgres(c) => c.transaction(|c| {
+                load(&mut bulk_load::Loader::new(Conn::Postgres(c))).map_err(Rollback::Refused)
+            }),
+        };
+        outcome.map_err(|rollback| match rollback {
+            Rollback::Refused(e) => e,
+            Rollback::Database(e) => internal(e).into(),
+        })
     }
 }

@@ -1,19 +1,19 @@
-//! The built-in register and relation repository on diesel, written once
-//! and compiled for each backend's connection.
+//! The relation rules' ports on diesel: relation types and the register as
+//! the rules read them, and the relations themselves.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::pg::PgConnection;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sqlite::SqliteConnection;
 
+use super::rows::{NewRelationRow, RelationRow, RelationTypeRow, all_converted, converted};
 use super::schema::{customer_relations, customers, relation_types, subscriptions, titles, users};
-use super::{DbConnection, corrupt, internal};
+use super::{DbConnection, corrupt, db_run, internal};
 use crate::register::RegisterRepository;
 use crate::relations::{
-    CustomerDirectory, CustomerRecord, CustomerRelation, Inserted, InternalError,
-    RelationRepository, RelationType, ValidRelation, Validity,
+    CustomerDirectory, CustomerRecord, CustomerRelation, Inserted, RelationRepository,
+    ValidRelation,
 };
+use crate::vocabulary::{InternalError, RelationType, RelationTypes, Validity};
 
 /// What the rules need of a store: the register and the relations.
 pub trait RelationStore: CustomerDirectory + RelationRepository + RegisterRepository {}
@@ -30,274 +30,203 @@ impl Session {
         Self { conn }
     }
 
-    /// The store on this session's backend.
+    /// The store on this session's connection.
     pub fn store(&mut self) -> &mut dyn RelationStore {
-        match &mut self.conn {
-            DbConnection::Sqlite(conn) => &mut **conn,
-            DbConnection::Postgres(conn) => &mut **conn,
-        }
+        &mut self.conn
     }
 }
 
-/// The columns of a relation type, as both repositories read them.
-#[derive(Queryable)]
-pub(super) struct RelationTypeRow {
-    code: String,
-    name: String,
-    reference_type: String,
-    title_mode: String,
-}
+impl RelationTypes for DbConnection {
+    fn relation_type(&mut self, code: &str) -> Result<Option<RelationType>, InternalError> {
+        let row = db_run!(self.conn(), |c| relation_types::table
+            .find(code)
+            .first::<RelationTypeRow>(c)
+            .optional());
+        row.map_err(internal).and_then(converted)
+    }
 
-impl TryFrom<RelationTypeRow> for RelationType {
-    type Error = InternalError;
-
-    fn try_from(row: RelationTypeRow) -> Result<Self, InternalError> {
-        Ok(RelationType {
-            reference_type: row.reference_type.parse().map_err(corrupt)?,
-            title_mode: row.title_mode.parse().map_err(corrupt)?,
-            code: row.code,
-            name: row.name,
-        })
+    fn relation_types(&mut self) -> Result<Vec<RelationType>, InternalError> {
+        let rows = db_run!(self.conn(), |c| relation_types::table
+            .load::<RelationTypeRow>(c));
+        rows.map_err(internal).and_then(all_converted)
     }
 }
 
-#[derive(Queryable)]
-struct RelationRow {
-    id: i64,
-    customer_number: i32,
-    relation_type_code: String,
-    reference: String,
-    title_code: Option<String>,
-    additional_value: Option<String>,
-    source: Option<String>,
-    created_at: NaiveDateTime,
-    created_by: String,
-    reference_type: String,
-}
+impl CustomerDirectory for DbConnection {
+    fn customer(&mut self, customer_number: i32) -> Result<Option<CustomerRecord>, InternalError> {
+        let validity = db_run!(self.conn(), |c| customers::table
+            .find(customer_number)
+            .select(customers::validity)
+            .first::<String>(c)
+            .optional())
+        .map_err(internal)?;
+        validity
+            .map(|v| {
+                Ok(CustomerRecord {
+                    validity: v.parse().map_err(corrupt)?,
+                })
+            })
+            .transpose()
+    }
 
-impl TryFrom<RelationRow> for CustomerRelation {
-    type Error = InternalError;
+    fn title_is_usable(&mut self, code: &str) -> Result<bool, InternalError> {
+        let valid = titles::validity.eq(Validity::Valid.as_str());
+        db_run!(self.conn(), |c| diesel::select(diesel::dsl::exists(
+            titles::table.find(code).filter(valid)
+        ))
+        .get_result(c))
+        .map_err(internal)
+    }
 
-    fn try_from(row: RelationRow) -> Result<Self, InternalError> {
-        Ok(CustomerRelation {
-            id: row.id,
-            customer_number: row.customer_number,
-            relation_type_code: row.relation_type_code,
-            reference_type: row.reference_type.parse().map_err(corrupt)?,
-            reference: row.reference,
-            title_code: row.title_code,
-            additional_value: row.additional_value,
-            source: row.source,
-            created_at: row.created_at.and_utc(),
-            created_by: row.created_by,
-        })
+    fn has_subscription(
+        &mut self,
+        customer_number: i32,
+        title_code: &str,
+    ) -> Result<bool, InternalError> {
+        let subscribed = subscriptions::customer_number
+            .eq(customer_number)
+            .and(subscriptions::title_code.eq(title_code));
+        db_run!(self.conn(), |c| diesel::select(diesel::dsl::exists(
+            subscriptions::table.filter(subscribed)
+        ))
+        .get_result(c))
+        .map_err(internal)
+    }
+
+    fn user_is_usable(&mut self, email: &str) -> Result<bool, InternalError> {
+        let valid = users::validity.eq(Validity::Valid.as_str());
+        db_run!(self.conn(), |c| diesel::select(diesel::dsl::exists(
+            users::table.find(email).filter(valid)
+        ))
+        .get_result(c))
+        .map_err(internal)
     }
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = customer_relations)]
-struct NewRelationRow<'a> {
-    customer_number: i32,
-    relation_type_code: &'a str,
-    reference: &'a str,
-    title_code: Option<&'a str>,
-    additional_value: Option<&'a str>,
-    source: Option<&'a str>,
-    created_at: NaiveDateTime,
-    created_by: &'a str,
-}
+/// How many times an insert that lost a uniqueness race looks for the
+/// winner before giving up (the winner may be deleted in between).
+const INSERT_ATTEMPTS: usize = 3;
 
-/// Implements the ports for one backend's connection; the body is the same
-/// diesel code for every backend.
-macro_rules! relation_store_for {
-    ($conn:ty) => {
-        impl CustomerDirectory for $conn {
-            fn relation_type(&mut self, code: &str) -> Result<Option<RelationType>, InternalError> {
-                relation_types::table
-                    .find(code)
-                    .first::<RelationTypeRow>(self)
-                    .optional()
-                    .map_err(internal)?
-                    .map(RelationType::try_from)
-                    .transpose()
-            }
-
-            fn relation_types(&mut self) -> Result<Vec<RelationType>, InternalError> {
-                relation_types::table
-                    .load::<RelationTypeRow>(self)
-                    .map_err(internal)?
-                    .into_iter()
-                    .map(RelationType::try_from)
-                    .collect()
-            }
-
-            fn customer(
-                &mut self,
-                customer_number: i32,
-            ) -> Result<Option<CustomerRecord>, InternalError> {
-                let validity = customers::table
-                    .find(customer_number)
-                    .select(customers::validity)
-                    .first::<String>(self)
-                    .optional()
-                    .map_err(internal)?;
-                validity
-                    .map(|v| {
-                        Ok(CustomerRecord {
-                            validity: v.parse().map_err(corrupt)?,
-                        })
-                    })
-                    .transpose()
-            }
-
-            fn title_is_usable(&mut self, code: &str) -> Result<bool, InternalError> {
-                diesel::select(diesel::dsl::exists(
-                    titles::table
-                        .find(code)
-                        .filter(titles::validity.eq(Validity::Valid.as_str())),
-                ))
-                .get_result(self)
-                .map_err(internal)
-            }
-
-            fn has_subscription(
-                &mut self,
-                customer_number: i32,
-                title_code: &str,
-            ) -> Result<bool, InternalError> {
-                diesel::select(diesel::dsl::exists(
-                    subscriptions::table
-                        .filter(subscriptions::customer_number.eq(customer_number))
-                        .filter(subscriptions::title_code.eq(title_code)),
-                ))
-                .get_result(self)
-                .map_err(internal)
-            }
-
-            fn user_is_usable(&mut self, email: &str) -> Result<bool, InternalError> {
-                diesel::select(diesel::dsl::exists(
-                    users::table
-                        .find(email)
-                        .filter(users::validity.eq(Validity::Valid.as_str())),
-                ))
-                .get_result(self)
-                .map_err(internal)
-            }
-        }
-
-        impl RelationRepository for $conn {
-            fn insert_relation(
-                &mut self,
-                relation: &ValidRelation,
-            ) -> Result<Inserted, InternalError> {
-                let reference = relation.reference.as_stored();
-                // xs:dateTime goes out with at most millisecond precision; store what we send.
-                let created_at =
-                    DateTime::<Utc>::from_timestamp_millis(Utc::now().timestamp_millis())
-                        .expect("the current time is representable");
-                let row = NewRelationRow {
-                    customer_number: relation.customer_number,
-                    relation_type_code: &relation.relation_type_code,
-                    reference: &reference,
-                    title_code: relation.title_code.as_deref(),
-                    additional_value: relation.additional_value.as_deref(),
-                    source: relation.source.as_deref(),
-                    created_at: created_at.naive_utc(),
-                    created_by: &relation.created_by,
-                };
-
-                // The unique index decides; a losing concurrent insert looks up the
-                // winner. Should the winner be deleted in between, insert again.
-                for _ in 0..3 {
-                    let inserted = diesel::insert_into(customer_relations::table)
-                        .values(&row)
-                        .returning(customer_relations::id)
-                        .get_result::<i64>(self);
-                    match inserted {
-                        Ok(id) => {
-                            return Ok(Inserted::New(CustomerRelation {
-                                id,
-                                customer_number: relation.customer_number,
-                                relation_type_code: relation.relation_type_code.clone(),
-                                reference_type: relation.reference_type,
-                                reference,
-                                title_code: relation.title_code.clone(),
-                                additional_value: relation.additional_value.clone(),
-                                source: relation.source.clone(),
-                                created_at,
-                                created_by: relation.created_by.clone(),
-                            }));
-                        }
-                        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                            // The winner of the race, found by the unique index's key.
-                            let winner = customer_relations::table
-                                .select(customer_relations::id)
-                                .filter(
-                                    customer_relations::customer_number
-                                        .eq(relation.customer_number),
-                                )
-                                .filter(
-                                    customer_relations::relation_type_code
-                                        .eq(&relation.relation_type_code),
-                                )
-                                .filter(customer_relations::reference.eq(&reference))
-                                .into_boxed();
-                            let winner = match &relation.title_code {
-                                Some(title) => {
-                                    winner.filter(customer_relations::title_code.eq(title))
-                                }
-                                None => winner.filter(customer_relations::title_code.is_null()),
-                            };
-                            if let Some(existing_id) =
-                                winner.first::<i64>(self).optional().map_err(internal)?
-                            {
-                                return Ok(Inserted::Duplicate { existing_id });
-                            }
-                        }
-                        Err(other) => return Err(internal(other)),
+impl RelationRepository for DbConnection {
+    fn insert_relation(&mut self, relation: &ValidRelation) -> Result<Inserted, InternalError> {
+        let reference = relation.reference.as_stored();
+        // xs:dateTime goes out with at most millisecond precision; store what we send.
+        let created_at = DateTime::<Utc>::from_timestamp_millis(Utc::now().timestamp_millis())
+            .expect("the current time is representable");
+        let row = NewRelationRow {
+            customer_number: relation.customer_number,
+            relation_type_code: &relation.relation_type_code,
+            reference: &reference,
+            title_code: relation.title_code.as_deref(),
+            additional_value: relation.additional_value.as_deref(),
+            source: relation.source.as_deref(),
+            created_at: created_at.naive_utc(),
+            created_by: &relation.created_by,
+        };
+        // The unique index decides; a losing concurrent insert looks up the
+        // winner. Should the winner be deleted in between, insert again.
+        for _ in 0..INSERT_ATTEMPTS {
+            let inserted = db_run!(self.conn(), |c| diesel::insert_into(
+                customer_relations::table
+            )
+            .values(&row)
+            .returning(customer_relations::id)
+            .get_result::<i64>(c));
+            match inserted {
+                Ok(id) => return Ok(Inserted::New(stored(relation, id, reference, created_at))),
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                    if let Some(existing_id) = self.identical_relation(relation, &reference)? {
+                        return Ok(Inserted::Duplicate { existing_id });
                     }
                 }
-                Err(InternalError::new(
-                    "the uniqueness check kept changing under concurrent deletes",
-                ))
-            }
-
-            fn relations_of_customer(
-                &mut self,
-                customer_number: i32,
-            ) -> Result<Vec<CustomerRelation>, InternalError> {
-                customer_relations::table
-                    .inner_join(relation_types::table)
-                    .filter(customer_relations::customer_number.eq(customer_number))
-                    .order(customer_relations::id)
-                    .select((
-                        customer_relations::id,
-                        customer_relations::customer_number,
-                        customer_relations::relation_type_code,
-                        customer_relations::reference,
-                        customer_relations::title_code,
-                        customer_relations::additional_value,
-                        customer_relations::source,
-                        customer_relations::created_at,
-                        customer_relations::created_by,
-                        relation_types::reference_type,
-                    ))
-                    .load::<RelationRow>(self)
-                    .map_err(internal)?
-                    .into_iter()
-                    .map(CustomerRelation::try_from)
-                    .collect()
-            }
-
-            fn delete_relation(&mut self, id: i64) -> Result<bool, InternalError> {
-                diesel::delete(customer_relations::table.find(id))
-                    .execute(self)
-                    .map(|rows| rows > 0)
-                    .map_err(internal)
+                Err(other) => return Err(internal(other)),
             }
         }
-    };
+        Err(InternalError::new(
+            "the uniqueness check kept changing under concurrent deletes",
+        ))
+    }
+
+    fn relations_of_customer(
+        &mut self,
+        customer_number: i32,
+    ) -> Result<Vec<CustomerRelation>, InternalError> {
+        let rows = db_run!(self.conn(), |c| customer_relations::table
+            .inner_join(relation_types::table)
+            .filter(customer_relations::customer_number.eq(customer_number))
+            .order(customer_relations::id)
+            .select((
+                customer_relations::id,
+                customer_relations::customer_number,
+                customer_relations::relation_type_code,
+                customer_relations::reference,
+                customer_relations::title_code,
+                customer_relations::additional_value,
+                customer_relations::source,
+                customer_relations::created_at,
+                customer_relations::created_by,
+                relation_types::reference_type,
+            ))
+            .load::<RelationRow>(c));
+        rows.map_err(internal).and_then(all_converted)
+    }
+
+    fn delete_relation(&mut self, id: i64) -> Result<bool, InternalError> {
+        db_run!(self.conn(), |c| diesel::delete(
+            customer_relations::table.find(id)
+        )
+        .execute(c))
+        .map(|rows| rows > 0)
+        .map_err(internal)
+    }
 }
 
-relation_store_for!(SqliteConnection);
-relation_store_for!(PgConnection);
+impl DbConnection {
+    /// The Id of the relation the unique index counts as identical, if one
+    /// is there.
+    fn identical_relation(
+        &mut self,
+        relation: &ValidRelation,
+        reference: &str,
+    ) -> Result<Option<i64>, InternalError> {
+        let same_key = customer_relations::customer_number
+            .eq(relation.customer_number)
+            .and(customer_relations::relation_type_code.eq(&relation.relation_type_code))
+            .and(customer_relations::reference.eq(reference));
+        let title = relation.title_code.as_deref();
+        db_run!(self.conn(), |c| {
+            let query = customer_relations::table
+                .select(customer_relations::id)
+                .filter(same_key)
+                .into_boxed();
+            match title {
+                Some(title) => query.filter(customer_relations::title_code.eq(title)),
+                None => query.filter(customer_relations::title_code.is_null()),
+            }
+            .first::<i64>(c)
+            .optional()
+        })
+        .map_err(internal)
+    }
+}
+
+/// The relation as the insert stored it.
+fn stored(
+    relation: &ValidRelation,
+    id: i64,
+    reference: String,
+    created_at: DateTime<Utc>,
+) -> CustomerRelation {
+    CustomerRelation {
+        id,
+        customer_number: relation.customer_number,
+        relation_type_code: relation.relation_type_code.clone(),
+        reference_type: relation.reference_type,
+        reference,
+        title_code: relation.title_code.clone(),
+        additional_value: relation.additional_value.clone(),
+        source: relation.source.clone(),
+        created_at,
+        created_by: relation.created_by.clone(),
+    }
+}

@@ -1,6 +1,7 @@
+use customer_relations::import::{demo_fixtures, import};
 use customer_relations::settings::Settings;
 use customer_relations::startup::Application;
-use customer_relations::store::{Database, DatabaseUrl, PoolOptions, demo_fixtures};
+use customer_relations::store::{Database, DatabaseUrl, PoolOptions};
 use tempfile::TempDir;
 
 pub const TNS: &str = "urn:customer-relations:v1";
@@ -218,7 +219,7 @@ async fn spawn(backend: &Backend, demo: bool, configure: impl FnOnce(&mut Settin
     configure(&mut settings);
     let database = fresh.open();
     if demo {
-        database.import(&demo_fixtures()).expect("demo data loads");
+        import(&database, &demo_fixtures()).expect("demo data loads");
     }
     let app = Application::build(&settings, database).expect("server binds");
     let address = format!("http://{}", app.address());

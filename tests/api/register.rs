@@ -530,10 +530,11 @@ on_both_backends! {
         for n in 0..300 {
             csv.push_str(&format!("{},Bulk {n}\n", 10_000 + n));
         }
-        app.database
-            .open()
-            .import(&[customer_relations::store::FixtureFile { path: "customers.csv".into(), contents: csv }])
-            .unwrap();
+        customer_relations::import::import(
+            &app.database.open(),
+            &[customer_relations::import::FixtureFile { path: "customers.csv".into(), contents: csv }],
+        )
+        .unwrap();
         let (numbers, total) = app.numbers(&[("Name", Some("bulk*"))]).await;
         assert_eq!(total, 300);
         assert_eq!(numbers.len(), 250);

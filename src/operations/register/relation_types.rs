@@ -1,44 +1,88 @@
-use super::register_operation;
+//! Relation types: the register's side of them (the relation service only
+//! lists them).
+
+use crate::operations::faults::*;
+use crate::operations::relations::{write_relation_type, write_relation_types};
+use crate::operations::{Declared, Operation, Service};
 use crate::register::{self, RelationTypeDraft};
-use crate::relations::RelationType;
-use crate::soap::register_messages as msg;
+use crate::soap::{DecodeError, Fields, XmlElement, only_child};
 
-register_operation! {
-    CreateRelationType(RelationTypeDraft) -> RelationType {
-        decode: msg::decode_relation_type,
-        execute: |store, draft| register::create_relation_type(store, draft),
-        encode: |out, t| msg::write_relation_type(out, t),
-    }
+pub(super) const OPERATIONS: &[Operation] = &[
+    Operation {
+        service: Service::Register,
+        name: "CreateRelationType",
+        faults: &[ENTITY_VALIDATION, RELATION_TYPE_ALREADY_EXISTS],
+        example: "<RelationType><Code>PARTNER</Code><Name>Partner</Name>\
+                  <ReferenceType>Customer</ReferenceType><TitleMode>Forbidden</TitleMode>\
+                  </RelationType>",
+        handler: &Declared {
+            decode: decode_relation_type,
+            execute: |store, draft, _| register::create_relation_type(store, draft),
+            encode: write_relation_type,
+        },
+    },
+    Operation {
+        service: Service::Register,
+        name: "UpdateRelationType",
+        faults: &[ENTITY_VALIDATION, RELATION_TYPE_NOT_FOUND, IN_USE],
+        example: "<RelationType><Code>SSO</Code><Name>SSO</Name>\
+                  <ReferenceType>User</ReferenceType><TitleMode>Optional</TitleMode>\
+                  </RelationType>",
+        handler: &Declared {
+            decode: decode_relation_type,
+            execute: |store, draft, _| register::update_relation_type(store, draft),
+            encode: write_relation_type,
+        },
+    },
+    Operation {
+        service: Service::Register,
+        name: "DeleteRelationType",
+        faults: &[RELATION_TYPE_NOT_FOUND, IN_USE],
+        example: "<Code>SHARE-NONE</Code>",
+        handler: &Declared {
+            decode: decode_code,
+            execute: |store, code, _| register::delete_relation_type(store, &code),
+            encode: |_, ()| {},
+        },
+    },
+    Operation {
+        service: Service::Register,
+        name: "GetRelationType",
+        faults: &[RELATION_TYPE_NOT_FOUND],
+        example: "<Code>SSO</Code>",
+        handler: &Declared {
+            decode: decode_code,
+            execute: |store, code, _| register::get_relation_type(store, &code),
+            encode: write_relation_type,
+        },
+    },
+    Operation {
+        service: Service::Register,
+        name: "ListRelationTypes",
+        faults: &[],
+        example: "",
+        handler: &Declared {
+            decode: |element| Fields::read(element, &[]).map(drop),
+            execute: |store, (), _| register::list_relation_types(store),
+            encode: |out, types| write_relation_types(out, types),
+        },
+    },
+];
+
+fn decode_relation_type(element: &XmlElement) -> Result<RelationTypeDraft, DecodeError> {
+    let fields = Fields::read(
+        only_child(element, "RelationType")?,
+        &["Code", "Name", "ReferenceType", "TitleMode"],
+    )?;
+    Ok(RelationTypeDraft {
+        code: fields.text("Code"),
+        name: fields.text("Name"),
+        reference_type: fields.text("ReferenceType"),
+        title_mode: fields.text("TitleMode"),
+    })
 }
 
-register_operation! {
-    UpdateRelationType(RelationTypeDraft) -> RelationType {
-        decode: msg::decode_relation_type,
-        execute: |store, draft| register::update_relation_type(store, draft),
-        encode: |out, t| msg::write_relation_type(out, t),
-    }
-}
-
-register_operation! {
-    DeleteRelationType(String) -> () {
-        decode: msg::decode_code,
-        execute: |store, code| register::delete_relation_type(store, &code),
-        encode: |_out, ()| {},
-    }
-}
-
-register_operation! {
-    GetRelationType(String) -> RelationType {
-        decode: msg::decode_code,
-        execute: |store, code| register::get_relation_type(store, &code),
-        encode: |out, t| msg::write_relation_type(out, t),
-    }
-}
-
-register_operation! {
-    ListRelationTypes(()) -> Vec<RelationType> {
-        decode: msg::decode_nothing,
-        execute: |store, ()| register::list_relation_types(store),
-        encode: |out, types| msg::write_relation_types(out, types),
-    }
+fn decode_code(element: &XmlElement) -> Result<String, DecodeError> {
+    let fields = Fields::read(element, &["Code"])?;
+    Ok(fields.required("Code")?.trim().to_owned())
 }

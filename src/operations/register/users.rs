@@ -1,35 +1,89 @@
-use super::register_operation;
+//! Users of the user register: create, update, read and validity.
+
+use crate::operations::faults::*;
+use crate::operations::{Declared, Operation, Service};
 use crate::register::{self, User, UserDraft};
-use crate::soap::register_messages as msg;
+use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 
-register_operation! {
-    CreateUser(UserDraft) -> User {
-        decode: msg::decode_new_user,
-        execute: |store, draft| register::create_user(store, draft),
-        encode: |out, user| msg::write_user(out, user),
-    }
+pub(super) const OPERATIONS: &[Operation] = &[
+    Operation {
+        service: Service::Register,
+        name: "CreateUser",
+        faults: &[ENTITY_VALIDATION, CUSTOMER_NOT_FOUND, USER_ALREADY_EXISTS],
+        example: "<User><Email>a@example.com</Email><Name>A</Name>\
+                  <CustomerNumber>1000</CustomerNumber></User>",
+        handler: &Declared {
+            decode: |element| user_draft(element, &["Email", "Name", "CustomerNumber", "Validity"]),
+            execute: |store, draft, _| register::create_user(store, draft),
+            encode: write_user,
+        },
+    },
+    Operation {
+        service: Service::Register,
+        name: "UpdateUser",
+        faults: &[ENTITY_VALIDATION, USER_NOT_FOUND, CUSTOMER_NOT_FOUND],
+        example: "<User><Email>ola@example.com</Email><Name>Ola N.</Name>\
+                  <CustomerNumber>1001</CustomerNumber></User>",
+        handler: &Declared {
+            decode: |element| user_draft(element, &["Email", "Name", "CustomerNumber"]),
+            execute: |store, draft, _| register::update_user(store, draft),
+            encode: write_user,
+        },
+    },
+    Operation {
+        service: Service::Register,
+        name: "GetUser",
+        faults: &[USER_NOT_FOUND],
+        example: "<Email>Kari@Example.com</Email>",
+        handler: &Declared {
+            decode: |element| {
+                Ok(Fields::read(element, &["Email"])?
+                    .required("Email")?
+                    .to_owned())
+            },
+            execute: |store, email, _| register::get_user(store, &email),
+            encode: write_user,
+        },
+    },
+    Operation {
+        service: Service::Register,
+        name: "SetUserValidity",
+        faults: &[ENTITY_VALIDATION, USER_NOT_FOUND],
+        example: "<Email>ola@example.com</Email><Validity>InvalidTemporarily</Validity>",
+        handler: &Declared {
+            decode: |element| {
+                let fields = Fields::read(element, &["Email", "Validity"])?;
+                Ok((
+                    fields.required("Email")?.to_owned(),
+                    fields.text("Validity"),
+                ))
+            },
+            execute: |store, (email, validity), _| {
+                register::set_user_validity(store, &email, &validity)
+            },
+            encode: write_user,
+        },
+    },
+];
+
+fn user_draft(element: &XmlElement, allowed: &[&'static str]) -> Result<UserDraft, DecodeError> {
+    let fields = Fields::read(only_child(element, "User")?, allowed)?;
+    Ok(UserDraft {
+        email: fields.text("Email"),
+        name: fields.optional("Name"),
+        customer_number: fields.optional_integer("CustomerNumber", "xs:int")?,
+        validity: fields.optional("Validity"),
+    })
 }
 
-register_operation! {
-    UpdateUser(UserDraft) -> User {
-        decode: msg::decode_user_update,
-        execute: |store, draft| register::update_user(store, draft),
-        encode: |out, user| msg::write_user(out, user),
-    }
-}
-
-register_operation! {
-    GetUser(String) -> User {
-        decode: msg::decode_email,
-        execute: |store, email| register::get_user(store, &email),
-        encode: |out, user| msg::write_user(out, user),
-    }
-}
-
-register_operation! {
-    SetUserValidity((String, String)) -> User {
-        decode: msg::decode_user_validity,
-        execute: |store, (email, validity)| register::set_user_validity(store, &email, &validity),
-        encode: |out, user| msg::write_user(out, user),
-    }
+fn write_user(out: &mut XmlOut, user: &User) {
+    out.open("User", &[]);
+    out.text_element("Email", &user.email);
+    out.optional_element("Name", user.name.as_deref());
+    out.optional_element(
+        "CustomerNumber",
+        user.customer_number.map(|n| n.to_string()).as_deref(),
+    );
+    out.text_element("Validity", user.validity.as_str());
+    out.close("User");
 }

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use validator::ValidateEmail;
 
-/// A reference in the form it is stored and compared in (CONTRACT §4):
+/// A reference in the form it is stored and compared in (README, "The API"):
 /// customer numbers as plain decimals, e-mail addresses trimmed and
 /// lower-cased, external ids exactly as given.
 #[derive(Debug, Clone, PartialEq, Eq)]

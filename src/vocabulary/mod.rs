@@ -1,0 +1,15 @@
+//! What both domains speak: the failures every rule can have, the field
+//! rules' collector, validity, codes, canonical references and relation
+//! types. Below [`crate::relations`] and [`crate::register`], so that neither
+//! imports the other for basics; knows neither XML nor the database.
+
+mod codes;
+mod enums;
+mod errors;
+mod relation_type;
+
+pub use codes::{CanonicalReference, CodeParseError, RegisterCode};
+pub(crate) use enums::text_enum;
+pub use enums::{ReferenceType, TitleMode, Validity};
+pub use errors::{EMAIL_MAX_CHARS, FieldError, FieldErrors, InternalError, Invalid};
+pub use relation_type::{RelationType, RelationTypes, sorted_by_code};
