@@ -9,66 +9,20 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
+use customer_relations::operations::Service;
+
 use crate::helpers::{
-    SOAP11, SOAP12, Soap, SoapResponse, TestApp, delete_xml, envelope, get_relation_types_xml,
-    get_relations_xml, register_xml, relation, spawn_app,
+    SOAP11, SOAP12, Soap, SoapResponse, TestApp, envelope, get_relation_types_xml, spawn_app,
 };
 
 const CASES: usize = 200;
 
-/// Valid requests to start mutating from.
-fn seeds() -> Vec<(Soap, String)> {
-    let payloads = [
-        relation(1000, "SHARE", "1001")
-            .title("DAILY")
-            .additional_value("x")
-            .to_xml(),
-        relation(1000, "LOGIN", "ola@example.com")
-            .source("fuzz")
-            .to_xml(),
-        get_relations_xml(1000),
-        delete_xml(1),
-        get_relation_types_xml(),
-    ];
-    payloads
-        .iter()
-        .flat_map(|p| Soap::BOTH.map(|v| (v, envelope(v, p))))
-        .collect()
-}
-
-/// Valid register requests to start mutating from.
-fn register_seeds() -> Vec<(Soap, String)> {
-    let payloads = [
-        register_xml(
-            "CreateCustomer",
-            "<Customer><CustomerNumber>5000</CustomerNumber><Name>Fjord AS</Name><Street>Kai 1</Street><Zip>9008</Zip><City>Tromsø</City><Country>NO</Country><Url>https://f.example</Url><Comment>c</Comment><Validity>Valid</Validity></Customer>",
-        ),
-        register_xml(
-            "SearchCustomers",
-            "<CustomerNumber>10*</CustomerNumber><Name>*nord*</Name><City>Oslo</City><Zip>0*</Zip><Validity>Valid</Validity><SortBy>Name</SortBy><SortDirection>Descending</SortDirection><Offset>1</Offset><Limit>10</Limit>",
-        ),
-        register_xml(
-            "CreateSubscription",
-            "<Subscription><CustomerNumber>1000</CustomerNumber><TitleCode>DAILY</TitleCode><StartDate>2026-01-01</StartDate><EndDate>2027-01-01Z</EndDate></Subscription>",
-        ),
-        register_xml("EndSubscription", "<Id>1</Id><EndDate>2026-12-31</EndDate>"),
-        register_xml(
-            "CreateUser",
-            "<User><Email>a@example.com</Email><Name>A</Name><CustomerNumber>1000</CustomerNumber></User>",
-        ),
-        register_xml(
-            "UpdateRelationType",
-            "<RelationType><Code>SSO</Code><Name>SSO</Name><ReferenceType>User</ReferenceType><TitleMode>Optional</TitleMode></RelationType>",
-        ),
-        register_xml(
-            "SetTitleValidity",
-            "<Code>TECH</Code><Validity>Invalid</Validity>",
-        ),
-        register_xml("DeleteRelationType", "<Code>SHARE-NONE</Code>"),
-    ];
-    payloads
-        .iter()
-        .flat_map(|p| Soap::BOTH.map(|v| (v, envelope(v, p))))
+/// Valid requests to start mutating from: the example request of every
+/// operation of the service, from the service's own list.
+fn seeds(service: Service) -> Vec<(Soap, String)> {
+    service
+        .operations()
+        .flat_map(|op| Soap::BOTH.map(|v| (v, envelope(v, &op.example_request()))))
         .collect()
 }
 
@@ -220,7 +174,7 @@ on_both_backends! {
 
     async fn mutated_envelopes_never_break_the_service(backend: Backend) {
         let app = spawn_app(&backend).await;
-        for (version, body) in mutated(&seeds()) {
+        for (version, body) in mutated(&seeds(Service::Relations)) {
             let response = send(&app, version, body.clone()).await;
             check(&body, &response);
         }
@@ -232,7 +186,7 @@ on_both_backends! {
 
     async fn mutated_register_envelopes_never_break_the_service(backend: Backend) {
         let app = spawn_app(&backend).await;
-        for (version, body) in mutated(&register_seeds()) {
+        for (version, body) in mutated(&seeds(Service::Register)) {
             let response = app.post_register(version.content_type(), body.clone()).await;
             check(&body, &response);
         }

@@ -1,4 +1,5 @@
 use customer_relations::import::{demo_fixtures, import};
+use customer_relations::operations::Service;
 use customer_relations::settings::Settings;
 use customer_relations::startup::Application;
 use customer_relations::store::{Database, DatabaseUrl, PoolOptions};
@@ -351,13 +352,15 @@ impl TestApp {
         self.post_to(&endpoint, content_type, None, body).await
     }
 
-    async fn post_to(
+    pub async fn post_to(
         &self,
         endpoint: &str,
         content_type: &str,
         soap_action: Option<&str>,
         body: impl Into<reqwest::Body>,
     ) -> SoapResponse {
+        let body: reqwest::Body = body.into();
+        let sent = body.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
         let mut request = self
             .client
             .post(endpoint)
@@ -366,7 +369,14 @@ impl TestApp {
         if let Some(action) = soap_action {
             request = request.header("SOAPAction", action);
         }
-        SoapResponse::read(request.send().await.expect("the server answers")).await
+        let response = SoapResponse::read(request.send().await.expect("the server answers")).await;
+        let service = if endpoint.ends_with("/CustomerRegisterService") {
+            Service::Register
+        } else {
+            Service::Relations
+        };
+        assert_fault_declared(service, &sent, &response);
+        response
     }
 
     /// Sends `payload` in an envelope of `version`.
@@ -389,12 +399,8 @@ impl TestApp {
 
     /// Sends `payload` to the register service in an envelope of `version`.
     pub async fn register_call(&self, version: Soap, payload: &str) -> SoapResponse {
-        let request = self
-            .client
-            .post(format!("{}/CustomerRegisterService", self.address))
-            .header("Content-Type", version.content_type())
-            .body(envelope(version, payload));
-        SoapResponse::read(request.send().await.expect("the server answers")).await
+        self.post_register(version.content_type(), envelope(version, payload))
+            .await
     }
 
     /// Sends the register operation `operation` with the inner XML `inner`,
@@ -435,6 +441,37 @@ fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree:
 
 fn child_text(node: roxmltree::Node, name: &str) -> Option<String> {
     child(node, name).map(|c| c.text().unwrap_or("").to_owned())
+}
+
+/// A typed fault must be one that the operation's declaration lists (the
+/// declaration the WSDL test holds each WSDL to), in its service's
+/// namespace: so every test that meets a typed fault checks the declaration
+/// against what the service does.
+fn assert_fault_declared(service: Service, request: &[u8], response: &SoapResponse) {
+    let Some((namespace, fault)) = response
+        .is_fault()
+        .then(|| response.detail_element())
+        .flatten()
+    else {
+        return;
+    };
+    let request = std::str::from_utf8(request).expect("a typed fault answers a readable request");
+    let document = roxmltree::Document::parse(request).expect("a typed fault answers XML");
+    let element = document
+        .root_element()
+        .descendants()
+        .find(|n| n.is_element() && n.tag_name().name() == "Body")
+        .and_then(|body| body.children().find(|c| c.is_element()))
+        .expect("a typed fault answers a Body with an operation");
+    let operation = service
+        .operation_for(element.tag_name().namespace(), element.tag_name().name())
+        .expect("a typed fault answers one of the service's operations");
+    assert!(
+        operation.faults().contains(&fault.as_str()),
+        "{operation:?} raised {fault}, which it does not declare: {}",
+        response.body
+    );
+    assert_eq!(namespace, service.namespace(), "{fault}");
 }
 
 impl SoapResponse {

@@ -10,6 +10,7 @@ mod envelopes;
 mod fuzz_properties;
 mod import;
 mod limits;
+mod operations;
 mod register;
 mod schema_check;
 mod server_faults;
