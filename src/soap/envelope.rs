@@ -1,20 +1,13 @@
 //! The SOAP envelope: its version, its header blocks and the one element of
 //! its Body.
 
-use super::fault::Fault;
+use super::fault::{Fault, HeaderBlock};
 use super::xml_tree::{SourceEncoding, XmlElement, XmlLimits, parse_document};
 use super::{SOAP11_ENV, SOAP12_ENV, SoapVersion};
 
 const SOAP11_ACTOR_NEXT: &str = "http://schemas.xmlsoap.org/soap/actor/next";
 const SOAP12_ROLE_NEXT: &str = "http://www.w3.org/2003/05/soap-envelope/role/next";
 const SOAP12_ROLE_ULTIMATE: &str = "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver";
-
-/// A header block the service was told it must understand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderBlock {
-    pub namespace: Option<String>,
-    pub name: String,
-}
 
 #[derive(Debug)]
 pub struct Envelope {

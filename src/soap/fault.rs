@@ -8,9 +8,16 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, ResponseError};
 
 use super::SoapVersion;
-use super::envelope::HeaderBlock;
 use super::message_reader::DecodeError;
 use super::xml_out::XmlOut;
+
+/// A header block the service was told it must understand; a
+/// MustUnderstand fault names those it does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderBlock {
+    pub namespace: Option<String>,
+    pub name: String,
+}
 
 /// A typed fault of a service's WSDL: the name of its detail element and
 /// the service namespace it is in, its message (also the fault's reason)

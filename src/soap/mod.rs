@@ -10,9 +10,9 @@ mod xml_out;
 mod xml_tree;
 
 pub use envelope::{
-    Envelope, HeaderBlock, decode_body, is_supported_charset, media_type_version, response_envelope,
+    Envelope, decode_body, is_supported_charset, media_type_version, response_envelope,
 };
-pub use fault::{Detail, Fault, SoapError, TypedFault};
+pub use fault::{Detail, Fault, HeaderBlock, SoapError, TypedFault};
 pub use message_reader::{DecodeError, Fields, only_child};
 pub use wsdl::{register_wsdl_template, relation_wsdl_template, wsdl_with_address};
 pub use xml_out::XmlOut;

@@ -5,7 +5,7 @@
 
 use quick_xml::XmlVersion;
 use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesDecl, BytesRef, BytesStart, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
@@ -116,114 +116,20 @@ pub fn parse_document(
     let mut reader = NsReader::from_str(xml);
     reader.config_mut().check_end_names = true;
     reader.config_mut().expand_empty_elements = true;
-
-    let mut stack: Vec<XmlElement> = Vec::new();
-    let mut root: Option<XmlElement> = None;
-    let mut elements = 0usize;
-
+    let mut tree = TreeBuilder::new(limits);
     loop {
-        let (resolved, event) = reader
-            .read_resolved_event()
-            .map_err(|e| format!("The request is not well-formed XML: {e}."))?;
-        let namespace = match &resolved {
-            ResolveResult::Bound(ns) => Some(ns.into_inner().to_owned()),
-            ResolveResult::Unbound => None,
-            ResolveResult::Unknown(prefix) => {
-                return Err(format!(
-                    "The request is not well-formed XML: the prefix '{prefix}' is not declared."
-                ));
-            }
-        };
+        let (resolved, event) = reader.read_resolved_event().map_err(not_well_formed)?;
+        let namespace = namespace_of(resolved)?;
         match event {
             Event::Start(start) => {
-                if root.is_some() {
-                    return Err("The request has content after its root element.".into());
-                }
-                elements += 1;
-                if elements > limits.max_elements {
-                    return Err(format!(
-                        "The request has more than {} elements.",
-                        limits.max_elements
-                    ));
-                }
-                if stack.len() >= limits.max_depth {
-                    return Err(format!(
-                        "The request nests elements deeper than {} levels.",
-                        limits.max_depth
-                    ));
-                }
-                let mut attributes = Vec::new();
-                for attribute in start.attributes() {
-                    let attribute = attribute
-                        .map_err(|e| format!("The request is not well-formed XML: {e}."))?;
-                    if attribute.key.as_namespace_binding().is_some() {
-                        continue;
-                    }
-                    if attributes.len() >= limits.max_attributes {
-                        return Err(format!(
-                            "An element of the request has more than {} attributes.",
-                            limits.max_attributes
-                        ));
-                    }
-                    let (ns, local) = reader.resolver().resolve_attribute(attribute.key);
-                    let namespace = match ns {
-                        ResolveResult::Bound(ns) => Some(ns.into_inner().to_owned()),
-                        ResolveResult::Unbound => None,
-                        ResolveResult::Unknown(prefix) => {
-                            return Err(format!(
-                                "The request is not well-formed XML: the prefix '{prefix}' is not declared."
-                            ));
-                        }
-                    };
-                    let value = attribute
-                        .normalized_value(XmlVersion::Implicit1_0)
-                        .map_err(|e| format!("The request is not well-formed XML: {e}."))?
-                        .into_owned();
-                    attributes.push(XmlAttribute {
-                        namespace,
-                        name: local.into_inner().to_owned(),
-                        value,
-                    });
-                }
-                let name = start.name();
-                stack.push(XmlElement {
-                    namespace,
-                    name: name.local_name().into_inner().to_owned(),
-                    attributes,
-                    children: Vec::new(),
-                    text: String::new(),
-                });
+                tree.open()?;
+                let element = read_start(&reader, namespace, &start, limits)?;
+                tree.push(element);
             }
-            Event::End(_) => {
-                let element = stack.pop().expect("check_end_names pairs every end");
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(element),
-                    None => root = Some(element),
-                }
-            }
-            Event::Text(text) => push_text(&mut stack, &text.xml10_content(), limits)?,
-            Event::CData(data) => push_text(&mut stack, &data.xml10_content(), limits)?,
-            Event::GeneralRef(reference) => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(c)) if is_xml_char(c) => c.to_string(),
-                    Ok(Some(_)) => {
-                        return Err(format!(
-                            "The request is not well-formed XML: '&{};' refers to a character XML does not allow.",
-                            &*reference
-                        ));
-                    }
-                    Ok(None) => resolve_predefined_entity(&reference)
-                        .ok_or_else(|| {
-                            format!(
-                                "The request refers to the entity '&{};', which is not defined: DTDs and entities are not accepted.",
-                                &*reference
-                            )
-                        })?
-                        .to_owned(),
-                    Err(e) => return Err(format!("The request is not well-formed XML: {e}.")),
-                };
-                push_text(&mut stack, &resolved, limits)?;
-            }
+            Event::End(_) => tree.close(),
+            Event::Text(text) => tree.text(&text.xml10_content())?,
+            Event::CData(data) => tree.text(&data.xml10_content())?,
+            Event::GeneralRef(reference) => tree.text(&resolve_reference(&reference)?)?,
             Event::DocType(_) => {
                 return Err("The request has a DOCTYPE: DTDs are not accepted.".into());
             }
@@ -232,52 +138,191 @@ pub fn parse_document(
                     "The request has a processing instruction; they are not accepted.".into(),
                 );
             }
-            Event::Decl(decl) => {
-                if !XML_DECLARATION.is_match(decl.as_ref()) {
-                    return Err(
-                        "The request is not well-formed XML: its XML declaration may hold only version, encoding and standalone, in that order.".into(),
-                    );
-                }
-                if let Some(encoding) = decl.encoding() {
-                    let encoding = encoding
-                        .map_err(|e| format!("The request is not well-formed XML: {e}."))?;
-                    if !source.admits(&encoding) {
-                        return Err(format!(
-                            "The request declares the encoding '{encoding}' but is sent in {}; send UTF-8 or UTF-16.",
-                            match source {
-                                SourceEncoding::Utf8 => "UTF-8",
-                                SourceEncoding::Utf16 => "UTF-16",
-                            }
-                        ));
-                    }
-                }
-            }
+            Event::Decl(decl) => check_declaration(&decl, source)?,
             // expand_empty_elements turns <a/> into Start and End.
             Event::Empty(_) | Event::Comment(_) => {}
             Event::Eof => break,
         }
     }
-    if !stack.is_empty() {
-        return Err("The request is not well-formed XML: it ends inside an element.".into());
-    }
-    root.ok_or_else(|| "The request has no XML element.".into())
+    tree.finish()
 }
 
-fn push_text(stack: &mut [XmlElement], text: &str, limits: &XmlLimits) -> Result<(), String> {
-    match stack.last_mut() {
-        Some(element) => {
-            if element.text.len() + text.len() > limits.max_text_bytes {
-                return Err(format!(
-                    "An element of the request holds more than {} bytes of text.",
-                    limits.max_text_bytes
-                ));
-            }
-            element.text.push_str(text);
-            Ok(())
-        }
-        None if text.trim().is_empty() => Ok(()),
-        None => Err("The request has text outside its root element.".into()),
+fn not_well_formed(error: impl std::fmt::Display) -> String {
+    format!("The request is not well-formed XML: {error}.")
+}
+
+/// The namespace a name resolved to; an undeclared prefix is not
+/// well-formed.
+fn namespace_of(resolved: ResolveResult<'_>) -> Result<Option<String>, String> {
+    match resolved {
+        ResolveResult::Bound(ns) => Ok(Some(ns.into_inner().to_owned())),
+        ResolveResult::Unbound => Ok(None),
+        ResolveResult::Unknown(prefix) => Err(format!(
+            "The request is not well-formed XML: the prefix '{prefix}' is not declared."
+        )),
     }
+}
+
+/// The elements read so far: the open ones, and the root once it closed.
+struct TreeBuilder<'a> {
+    limits: &'a XmlLimits,
+    stack: Vec<XmlElement>,
+    root: Option<XmlElement>,
+    elements: usize,
+}
+
+impl<'a> TreeBuilder<'a> {
+    fn new(limits: &'a XmlLimits) -> Self {
+        Self {
+            limits,
+            stack: Vec::new(),
+            root: None,
+            elements: 0,
+        }
+    }
+
+    /// Whether another element may start here, within the limits.
+    fn open(&mut self) -> Result<(), String> {
+        if self.root.is_some() {
+            return Err("The request has content after its root element.".into());
+        }
+        self.elements += 1;
+        if self.elements > self.limits.max_elements {
+            return Err(format!(
+                "The request has more than {} elements.",
+                self.limits.max_elements
+            ));
+        }
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(format!(
+                "The request nests elements deeper than {} levels.",
+                self.limits.max_depth
+            ));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, element: XmlElement) {
+        self.stack.push(element);
+    }
+
+    fn close(&mut self) {
+        let element = self.stack.pop().expect("check_end_names pairs every end");
+        match self.stack.last_mut() {
+            Some(parent) => parent.children.push(element),
+            None => self.root = Some(element),
+        }
+    }
+
+    fn text(&mut self, text: &str) -> Result<(), String> {
+        match self.stack.last_mut() {
+            Some(element) => {
+                if element.text.len() + text.len() > self.limits.max_text_bytes {
+                    return Err(format!(
+                        "An element of the request holds more than {} bytes of text.",
+                        self.limits.max_text_bytes
+                    ));
+                }
+                element.text.push_str(text);
+                Ok(())
+            }
+            None if text.trim().is_empty() => Ok(()),
+            None => Err("The request has text outside its root element.".into()),
+        }
+    }
+
+    fn finish(self) -> Result<XmlElement, String> {
+        if !self.stack.is_empty() {
+            return Err("The request is not well-formed XML: it ends inside an element.".into());
+        }
+        self.root
+            .ok_or_else(|| "The request has no XML element.".into())
+    }
+}
+
+/// A start tag as an element: its name, namespace and attributes (not the
+/// namespace declarations, which the reader resolved).
+fn read_start(
+    reader: &NsReader<&[u8]>,
+    namespace: Option<String>,
+    start: &BytesStart<'_>,
+    limits: &XmlLimits,
+) -> Result<XmlElement, String> {
+    let mut attributes = Vec::new();
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(not_well_formed)?;
+        if attribute.key.as_namespace_binding().is_some() {
+            continue;
+        }
+        if attributes.len() >= limits.max_attributes {
+            return Err(format!(
+                "An element of the request has more than {} attributes.",
+                limits.max_attributes
+            ));
+        }
+        let (ns, local) = reader.resolver().resolve_attribute(attribute.key);
+        let namespace = namespace_of(ns)?;
+        let value = attribute
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(not_well_formed)?
+            .into_owned();
+        attributes.push(XmlAttribute {
+            namespace,
+            name: local.into_inner().to_owned(),
+            value,
+        });
+    }
+    Ok(XmlElement {
+        namespace,
+        name: start.name().local_name().into_inner().to_owned(),
+        attributes,
+        children: Vec::new(),
+        text: String::new(),
+    })
+}
+
+/// A character or predefined entity reference as its text; any other
+/// entity is refused (there are no DTDs).
+fn resolve_reference(reference: &BytesRef<'_>) -> Result<String, String> {
+    match reference.resolve_char_ref() {
+        Ok(Some(c)) if is_xml_char(c) => Ok(c.to_string()),
+        Ok(Some(_)) => Err(format!(
+            "The request is not well-formed XML: '&{};' refers to a character XML does not allow.",
+            &**reference
+        )),
+        Ok(None) => resolve_predefined_entity(reference)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                format!(
+                    "The request refers to the entity '&{};', which is not defined: DTDs and entities are not accepted.",
+                    &**reference
+                )
+            }),
+        Err(e) => Err(not_well_formed(e)),
+    }
+}
+
+/// The XML declaration holds what XML allows, and the encoding it names is
+/// the one the request was sent in.
+fn check_declaration(decl: &BytesDecl<'_>, source: SourceEncoding) -> Result<(), String> {
+    if !XML_DECLARATION.is_match(decl.as_ref()) {
+        return Err(
+            "The request is not well-formed XML: its XML declaration may hold only version, encoding and standalone, in that order.".into(),
+        );
+    }
+    if let Some(encoding) = decl.encoding() {
+        let encoding = encoding.map_err(not_well_formed)?;
+        if !source.admits(&encoding) {
+            return Err(format!(
+                "The request declares the encoding '{encoding}' but is sent in {}; send UTF-8 or UTF-16.",
+                match source {
+                    SourceEncoding::Utf8 => "UTF-8",
+                    SourceEncoding::Utf16 => "UTF-16",
+                }
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
