@@ -109,7 +109,7 @@ fn today_plus(days: i64) -> String {
 
 on_both_backends! {
     async fn a_new_user_builds_everything_with_the_two_services_alone(backend: Backend) {
-        // CONTRACT "done means": an empty register, filled and related over SOAP.
+        // An empty register, filled and related over SOAP (README, "Tests").
         let app = spawn_empty_app(&backend).await;
         let kari = app
             .create_customer(&[("Name", Some("Kari Nordmann")), ("City", Some("Oslo")), ("Country", Some("NO"))])

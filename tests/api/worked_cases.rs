@@ -1,4 +1,4 @@
-//! CONTRACT §6: the worked cases on the demo data, in their order.
+//! The worked cases on the demo data, in their order (README, "Tests").
 
 use crate::helpers::{Relation, relation, spawn_app};
 

@@ -1,4 +1,4 @@
-"""CONTRACT §6 through zeep's generated operations: the WSDL loads, each call
+"""The worked cases (README, "Tests") through zeep's generated operations: the WSDL loads, each call
 works, and each refusal is the typed fault the WSDL declares."""
 
 import pytest
