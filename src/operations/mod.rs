@@ -109,12 +109,6 @@ impl std::fmt::Debug for Operation {
     }
 }
 
-impl PartialEq for Operation {
-    fn eq(&self, other: &Self) -> bool {
-        self.service == other.service && self.name == other.name
-    }
-}
-
 impl Operation {
     pub fn name(&self) -> &'static str {
         self.name

@@ -62,8 +62,8 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
 }
 
-/// A pooled connection of either backend.
-pub struct DbConnection(Pooled);
+/// A pooled connection of either backend; the ports' implementation.
+pub(crate) struct DbConnection(Pooled);
 
 enum Pooled {
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
