@@ -6,7 +6,10 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
-use futures_util::StreamExt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::{FutureExt, StreamExt};
 
 use crate::operations::{Operation, OperationContext, Service};
 use crate::relations::Caller;
@@ -93,7 +96,8 @@ async fn soap_endpoint(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    match answer(service, &request, payload, &state).await {
+    let answered = unless_panicked(answer(service, &request, payload, &state), &request).await;
+    match answered {
         Ok(Answer {
             version,
             operation,
@@ -115,6 +119,34 @@ async fn soap_endpoint(
             let error = SoapError::new(version, fault);
             let name = error.fault.name();
             with_outcome(error.error_response(), operation, name)
+        }
+    }
+}
+
+/// The answer, or a Server fault naming the request id if answering
+/// panicked: a bug must not drop the client's connection, and the log line
+/// with the request id says where it happened.
+async fn unless_panicked(
+    answer: impl Future<Output = Result<Answer, Refusal>>,
+    request: &HttpRequest,
+) -> Result<Answer, Refusal> {
+    match AssertUnwindSafe(answer).catch_unwind().await {
+        Ok(answered) => answered,
+        Err(panic) => {
+            let id = request_id(request);
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            log::error!("request_id={id} the request panicked: {what}");
+            let version = request
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(media_type_version)
+                .unwrap_or(SoapVersion::V11);
+            Err(Refusal::new(version, Fault::Server { request_id: id }))
         }
     }
 }
@@ -369,5 +401,37 @@ pub async fn health(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
                 .content_type(ContentType::plaintext())
                 .body(format!("database unavailable; request id {id}\n"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_panic_while_answering_is_a_server_fault_with_the_request_id() {
+        let request = TestRequest::post()
+            .insert_header((header::CONTENT_TYPE, "application/soap+xml"))
+            .to_http_request();
+        request
+            .extensions_mut()
+            .insert(RequestId("a1b2".to_owned()));
+        let panicking = async { panic!("a bug") };
+        let Err(refusal) = unless_panicked(panicking, &request).await else {
+            panic!("a panic is not an answer");
+        };
+        assert_eq!(refusal.version, SoapVersion::V12);
+        let response = SoapError::new(refusal.version, refusal.fault).error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = response.into_body().try_into_bytes().unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            body.contains("env:Receiver") && body.contains("a1b2"),
+            "{body}"
+        );
+        assert!(!body.contains("a bug"), "{body}");
     }
 }

@@ -3,7 +3,10 @@
 //! number or a date must be one. A breach is a [`DecodeError`], which the
 //! endpoint sends as a Client fault naming the element.
 
+use std::sync::LazyLock;
+
 use chrono::NaiveDate;
+use regex::Regex;
 
 use super::XSI;
 use super::xml_tree::XmlElement;
@@ -173,31 +176,18 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// `xs:date`: `YYYY-MM-DD`, optionally with a time zone, which is ignored
-    /// (a date is a calendar day).
+    /// `xs:date`: `YYYY-MM-DD`, optionally with a time zone (`Z` or
+    /// `±hh:mm`, at most 14:00 away), which is ignored: a date is a
+    /// calendar day.
     pub fn date(&self, name: &str) -> Result<Option<NaiveDate>, DecodeError> {
         let Some(raw) = self.get(name).map(str::trim).filter(|v| !v.is_empty()) else {
             return Ok(None);
         };
-        let not_a_date = || DecodeError::NotA {
+        xs_date(raw).map(Some).ok_or_else(|| DecodeError::NotA {
             name: name.to_owned(),
             xs_type: "xs:date (YYYY-MM-DD)",
             raw: raw.to_owned(),
-        };
-        let (day, zone) = raw.split_at(raw.len().min(10));
-        let zone_ok = zone.is_empty()
-            || zone == "Z"
-            || (zone.len() == 6
-                && (zone.starts_with('+') || zone.starts_with('-'))
-                && zone[1..3].bytes().all(|b| b.is_ascii_digit())
-                && &zone[3..4] == ":"
-                && zone[4..].bytes().all(|b| b.is_ascii_digit()));
-        if !zone_ok || day.len() != 10 {
-            return Err(not_a_date());
-        }
-        NaiveDate::parse_from_str(day, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| not_a_date())
+        })
     }
 
     pub fn required_date(&self, name: &str) -> Result<NaiveDate, DecodeError> {
@@ -205,6 +195,24 @@ impl<'a> Fields<'a> {
             name: name.to_owned(),
         })
     }
+}
+
+/// `YYYY-MM-DD` with an optional time zone, read by pattern and chrono
+/// (never by slicing bytes, so any text is safe to give it).
+fn xs_date(raw: &str) -> Option<NaiveDate> {
+    static XS_DATE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})(Z|[+-]([0-9]{2}):([0-9]{2}))?$")
+            .expect("valid pattern")
+    });
+    let parts = XS_DATE.captures(raw)?;
+    if let (Some(hours), Some(minutes)) = (parts.get(3), parts.get(4)) {
+        let hours: u32 = hours.as_str().parse().ok()?;
+        let minutes: u32 = minutes.as_str().parse().ok()?;
+        if minutes > 59 || hours * 60 + minutes > 14 * 60 {
+            return None;
+        }
+    }
+    NaiveDate::parse_from_str(&parts[1], "%Y-%m-%d").ok()
 }
 
 /// The one complex child a wrapper element must hold, in its namespace.
@@ -231,5 +239,37 @@ pub fn only_child<'a>(parent: &'a XmlElement, name: &str) -> Result<&'a XmlEleme
             parent: parent.name.clone(),
             child: name.to_owned(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_read_whatever_the_text() {
+        let day = NaiveDate::from_ymd_opt(2024, 1, 1);
+        for good in [
+            "2024-01-01",
+            "2024-01-01Z",
+            "2024-01-01+14:00",
+            "2024-01-01-09:30",
+        ] {
+            assert_eq!(xs_date(good), day, "{good}");
+        }
+        for bad in [
+            "2024-01-0é",
+            "2024-01-01+0é00",
+            "2024-01-01+99:99",
+            "2024-01-01+14:01",
+            "2024-01-01+01:60",
+            "2024-02-30",
+            "2024-1-1",
+            "é",
+            "2024-01-01T00:00:00",
+            "",
+        ] {
+            assert_eq!(xs_date(bad), None, "{bad}");
+        }
     }
 }

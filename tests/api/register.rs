@@ -781,4 +781,19 @@ on_both_backends! {
             refused.assert_register_fault("CustomerAlreadyExistsFault");
         }
     }
+
+    async fn a_date_that_is_not_one_is_a_client_fault_whatever_its_characters(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        for date in ["2024-01-0é", "2024-01-01+0é00", "2024-01-01+99:99", "𝄞", "2024-01-01+14:01"] {
+            let response = app
+                .register("EndSubscription", &format!("<Id>1</Id><EndDate>{date}</EndDate>"))
+                .await;
+            response.assert_client_fault();
+            assert!(response.fault_reason().contains("xs:date"), "{date}: {}", response.body);
+        }
+        // The subscription was not touched.
+        app.register("EndSubscription", "<Id>1</Id><EndDate>2099-01-01+14:00</EndDate>")
+            .await
+            .assert_register_ok("EndSubscriptionResponse");
+    }
 }
