@@ -11,17 +11,17 @@ const RELATION_WSDL: &str = include_str!("../../wsdl/CustomerRelationService.wsd
 const REGISTER_WSDL: &str = include_str!("../../wsdl/CustomerRegisterService.wsdl");
 const XS: &str = "http://www.w3.org/2001/XMLSchema";
 
-/// The folder with the combined schema, or `None` where xmllint is missing
-/// (then validation is skipped, except on CI, where it is required).
+/// The folder with the combined schema, or `None` where xmllint was missing
+/// when the tests were built: then no response is validated, and the tests
+/// below are reported as ignored (see `build.rs`).
 fn schema_dir() -> Option<&'static PathBuf> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
-        if Command::new("xmllint").arg("--version").output().is_err() {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true: xmllint (Debian package libxml2-utils) validates every response");
-            }
-            eprintln!("xmllint not found: responses are not validated against the schemas");
+        if cfg!(not(xmllint)) {
             return None;
+        }
+        if Command::new("xmllint").arg("--version").output().is_err() {
+            panic!("xmllint (Debian package libxml2-utils) validates every response; on CI it is required");
         }
         let dir = std::env::temp_dir().join(format!("customer-relations-schemas-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -97,10 +97,12 @@ pub fn assert_valid(body: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(xmllint),
+    ignore = "install xmllint (libxml2-utils) to validate every response"
+)]
 fn the_validator_refuses_what_the_schema_does_not_allow() {
-    if schema_dir().is_none() {
-        return;
-    }
+    assert!(schema_dir().is_some());
     let envelope = |payload: &str| {
         format!(
             r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>{payload}</s:Body></s:Envelope>"#

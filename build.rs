@@ -1,0 +1,28 @@
+//! Tells the test suite what this machine can run, so that a test it cannot
+//! run is reported as ignored, never as passed: the PostgreSQL variants need
+//! `TEST_POSTGRES_URL`, the schema check needs `xmllint`. With `CI=true`
+//! both count as present, so that on CI a missing one fails the tests rather
+//! than leaving them out.
+
+use std::process::Command;
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
+    println!("cargo::rustc-check-cfg=cfg(xmllint)");
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed=TEST_POSTGRES_URL");
+    println!("cargo::rerun-if-env-changed=CI");
+    println!("cargo::rerun-if-env-changed=PATH");
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    let postgres = std::env::var("TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty());
+    if ci || postgres {
+        println!("cargo::rustc-cfg=postgres_tests");
+    }
+    let xmllint = Command::new("xmllint")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if ci || xmllint {
+        println!("cargo::rustc-cfg=xmllint");
+    }
+}
