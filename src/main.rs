@@ -47,12 +47,6 @@ struct DatabaseArgs {
     // and all; DatabaseUrl's own errors never show the password.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     database: String,
-    /// Most connections the pool keeps open.
-    #[arg(long, env = "CR_POOL_SIZE", default_value_t = PoolOptions::default().max_size)]
-    pool_size: u32,
-    /// Seconds a request waits for a free connection before a Server fault.
-    #[arg(long, env = "CR_POOL_TIMEOUT_SECS", default_value_t = PoolOptions::default().connection_timeout.as_secs())]
-    pool_timeout_secs: u64,
 }
 
 impl DatabaseArgs {
@@ -60,17 +54,57 @@ impl DatabaseArgs {
         Ok(self.database.parse()?)
     }
 
-    fn open(&self) -> anyhow::Result<Database> {
+    fn open(&self, pool: &PoolOptions) -> anyhow::Result<Database> {
         let url = self.url()?;
-        Database::open(&url, &self.pool_options()).with_context(|| format!("opening {url}"))
+        Database::open(&url, pool).with_context(|| format!("opening {url}"))
     }
+}
 
-    fn pool_options(&self) -> PoolOptions {
+/// The connection pool of a serving instance.
+#[derive(Args)]
+struct PoolArgs {
+    /// Most connections the pool keeps open.
+    #[arg(long, env = "CR_POOL_SIZE", default_value_t = PoolOptions::default().max_size,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pool_size: u32,
+    /// Seconds a request waits for a free connection before a Server fault.
+    #[arg(long, env = "CR_POOL_TIMEOUT_SECS", default_value_t = PoolOptions::default().connection_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pool_timeout_secs: u64,
+}
+
+impl PoolArgs {
+    fn options(&self) -> PoolOptions {
         PoolOptions {
-            max_size: self.pool_size.max(1),
-            connection_timeout: Duration::from_secs(self.pool_timeout_secs.max(1)),
+            max_size: self.pool_size,
+            connection_timeout: Duration::from_secs(self.pool_timeout_secs),
         }
     }
+}
+
+/// A count that must be at least 1.
+fn positive(raw: &str) -> Result<usize, String> {
+    match raw.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{raw}' is not a whole number")),
+    }
+}
+
+/// An absolute http or https URL with a host and nothing after the path.
+fn public_url(raw: &str) -> Result<String, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("'{raw}' is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "'{raw}' is not an http or https URL with a host, such as https://crm.example.com"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "'{raw}' may hold a scheme, host, port and path, nothing more"
+        ));
+    }
+    Ok(raw.to_owned())
 }
 
 #[derive(Args)]
@@ -80,30 +114,32 @@ struct ServeArgs {
     bind: String,
     #[command(flatten)]
     database: DatabaseArgs,
+    #[command(flatten)]
+    pool: PoolArgs,
     /// Load the demo data set into an empty database.
     #[arg(long)]
     demo: bool,
     /// Base URL clients reach the service at (for the WSDL's address), e.g.
     /// https://crm.example.com. Default: taken from each request's Host.
-    #[arg(long, env = "CR_PUBLIC_URL")]
+    #[arg(long, env = "CR_PUBLIC_URL", value_parser = public_url)]
     public_url: Option<String>,
     /// Largest request body in bytes.
-    #[arg(long, env = "CR_MAX_BODY_BYTES", default_value_t = customer_relations::settings::DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, env = "CR_MAX_BODY_BYTES", default_value_t = customer_relations::settings::DEFAULT_MAX_BODY_BYTES, value_parser = positive)]
     max_body_bytes: usize,
     /// Deepest element nesting a request may have.
-    #[arg(long, env = "CR_MAX_DEPTH", default_value_t = XmlLimits::default().max_depth)]
+    #[arg(long, env = "CR_MAX_DEPTH", default_value_t = XmlLimits::default().max_depth, value_parser = positive)]
     max_depth: usize,
     /// Most elements a request may have.
-    #[arg(long, env = "CR_MAX_ELEMENTS", default_value_t = XmlLimits::default().max_elements)]
+    #[arg(long, env = "CR_MAX_ELEMENTS", default_value_t = XmlLimits::default().max_elements, value_parser = positive)]
     max_elements: usize,
     /// Most attributes an element may have.
-    #[arg(long, env = "CR_MAX_ATTRIBUTES", default_value_t = XmlLimits::default().max_attributes)]
+    #[arg(long, env = "CR_MAX_ATTRIBUTES", default_value_t = XmlLimits::default().max_attributes, value_parser = positive)]
     max_attributes: usize,
     /// Most bytes of text an element may hold.
-    #[arg(long, env = "CR_MAX_TEXT_BYTES", default_value_t = XmlLimits::default().max_text_bytes)]
+    #[arg(long, env = "CR_MAX_TEXT_BYTES", default_value_t = XmlLimits::default().max_text_bytes, value_parser = positive)]
     max_text_bytes: usize,
     /// HTTP worker threads (default: one per CPU core).
-    #[arg(long, env = "CR_WORKERS")]
+    #[arg(long, env = "CR_WORKERS", value_parser = positive)]
     workers: Option<usize>,
 }
 
@@ -112,22 +148,30 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
-        Command::Migrate(args) => args.open().and_then(|db| Ok(db.migrate()?)).map(|()| {
-            println!("Migrations are up to date.");
-        }),
+        Command::Migrate(args) => args
+            .open(&PoolOptions::default())
+            .and_then(|db| Ok(db.migrate()?))
+            .map(|()| {
+                println!("Migrations are up to date.");
+            }),
         Command::Import { dir, database } => import(&dir, &database),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // One line, each cause once (libpq's messages span lines).
+            let message = format!("{error:#}");
+            eprintln!(
+                "error: {}",
+                message.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
             ExitCode::FAILURE
         }
     }
 }
 
 fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {
-    let database = args.open()?;
+    let database = args.open(&PoolOptions::default())?;
     database.migrate()?;
     let files = read_fixture_dir(dir)?;
     let started = std::time::Instant::now();
@@ -143,7 +187,7 @@ fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let database = args.database.open()?;
+    let database = args.database.open(&args.pool.options())?;
     database.migrate()?;
     if args.demo {
         if database.is_empty()? {
@@ -154,7 +198,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let mut settings = Settings::new(args.bind, args.database.url()?);
-    settings.pool = args.database.pool_options();
+    settings.pool = args.pool.options();
     settings.public_url = args.public_url;
     settings.max_body_bytes = args.max_body_bytes;
     settings.xml_limits = XmlLimits {

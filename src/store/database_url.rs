@@ -1,8 +1,16 @@
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use percent_encoding::percent_decode_str;
+use url::Url;
+
+/// libpq's connection parameters that hold secrets; shown as `***`.
+const SECRET_PARAMETERS: [&str; 2] = ["password", "sslpassword"];
+
 /// Where the data lives. The scheme picks the backend; nothing is tried.
+/// Shown (`Display`, `Debug`, errors) without any password.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// `sqlite://relative/path.db`, `sqlite:///absolute/path.db` or `sqlite:path.db`.
@@ -33,12 +41,14 @@ impl FromStr for DatabaseUrl {
             "sqlite" => {
                 let path = rest.strip_prefix("//").unwrap_or(rest);
                 let path = path.split_once('?').map_or(path, |(p, _)| p);
+                // Percent-escapes mean what they say: `my%20db.db` is `my db.db`.
+                let path = percent_decode_str(path).decode_utf8_lossy();
                 if path.is_empty() {
                     Err(DatabaseUrlError::MissingPath(url.to_owned()))
                 } else if path == ":memory:" || path.starts_with("file::memory:") {
                     Err(DatabaseUrlError::InMemory(url.to_owned()))
                 } else {
-                    Ok(Self::Sqlite(PathBuf::from(path)))
+                    Ok(Self::Sqlite(PathBuf::from(path.as_ref())))
                 }
             }
             "postgres" | "postgresql" if rest.starts_with("//") => {
@@ -49,19 +59,71 @@ impl FromStr for DatabaseUrl {
     }
 }
 
-/// The URL with any password replaced by `***`, for logs and messages.
+/// The URL with every secret replaced by `***`, for logs and messages: the
+/// password of the user information, and libpq's `password` and
+/// `sslpassword` parameters.
 fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(parsed) => redact_parsed(parsed),
+        Err(_) => redact_multi_host(url),
+    }
+}
+
+fn redact_parsed(mut url: Url) -> String {
+    if url.password().is_some() {
+        // Only fails for URLs that cannot have one, which this one has.
+        let _ = url.set_password(Some("***"));
+    }
+    if url
+        .query_pairs()
+        .any(|(key, _)| SECRET_PARAMETERS.contains(&key.as_ref()))
+    {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if SECRET_PARAMETERS.contains(&key.as_ref()) {
+                    Cow::Borrowed("***")
+                } else {
+                    value
+                };
+                (key.into_owned(), value.into_owned())
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
+}
+
+/// libpq's multi-host form (`postgres://u:p@h1:5432,h2:5432/db?…`), which is
+/// no URL to the `url` crate: the user information and the hosts are taken
+/// apart here, the rest is read as a URL on the first host.
+fn redact_multi_host(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return "***".to_owned();
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+    let (user, hosts) = match authority.rsplit_once('@') {
+        Some((credentials, hosts)) => {
+            let user = credentials.split_once(':').map_or(credentials, |(u, _)| u);
+            let redacted = if credentials.contains(':') {
+                format!("{user}:***@")
+            } else {
+                format!("{user}@")
+            };
+            (redacted, hosts)
+        }
+        None => (String::new(), authority),
+    };
+    match Url::parse(&format!("{scheme}://host{tail}")) {
+        Ok(tail_url) => {
+            let redacted = redact_parsed(tail_url);
+            let tail = redacted
+                .strip_prefix(&format!("{scheme}://host"))
+                .unwrap_or_default();
+            format!("{scheme}://{user}{hosts}{tail}")
+        }
+        Err(_) => format!("{scheme}://{user}{hosts}/***"),
     }
 }
 
@@ -129,6 +191,41 @@ mod tests {
             parse("data.db"),
             Err(DatabaseUrlError::UnknownScheme(_))
         ));
+    }
+
+    #[test]
+    fn sqlite_paths_are_percent_decoded() {
+        assert_eq!(
+            "sqlite://my%20db.db".parse::<DatabaseUrl>(),
+            Ok(DatabaseUrl::Sqlite("my db.db".into()))
+        );
+        assert_eq!(
+            "sqlite:///srv/%C3%A5se.db".parse::<DatabaseUrl>(),
+            Ok(DatabaseUrl::Sqlite("/srv/åse.db".into()))
+        );
+    }
+
+    #[test]
+    fn libpq_secrets_never_show() {
+        for (url, shown) in [
+            (
+                "postgres://postgres@127.0.0.1:1/x?password=hunter2",
+                "postgres://postgres@127.0.0.1:1/x?password=***",
+            ),
+            (
+                "postgresql://cr@db/x?sslmode=verify-full&sslpassword=hunter2&application_name=cr",
+                "postgresql://cr@db/x?sslmode=verify-full&sslpassword=***&application_name=cr",
+            ),
+            (
+                "postgres://cr:hunter2@h1:5432,h2:5433/x?target_session_attrs=read-write&password=hunter2",
+                "postgres://cr:***@h1:5432,h2:5433/x?target_session_attrs=read-write&password=***",
+            ),
+            ("postgres://cr:hunter2@h1,h2/x", "postgres://cr:***@h1,h2/x"),
+        ] {
+            let parsed: DatabaseUrl = url.parse().unwrap();
+            assert_eq!(parsed.to_string(), shown);
+            assert!(!format!("{parsed:?}").contains("hunter2"));
+        }
     }
 
     #[test]

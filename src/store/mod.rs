@@ -50,11 +50,13 @@ impl Default for PoolOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot prepare the database location: {0}")]
+    // The cause is the source, shown after the message by whoever prints
+    // the chain, so the message does not repeat it.
+    #[error("cannot prepare the database location")]
     Location(#[from] std::io::Error),
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database")]
     Pool(#[from] diesel::r2d2::PoolError),
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database")]
     Connect(#[from] diesel::ConnectionError),
     #[error("cannot run the migrations: {0}")]
     Migration(String),
@@ -135,6 +137,18 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
     }
 }
 
+/// The pool's failed connection attempts, at debug level: the failure that
+/// matters reaches the log once, as the error of whatever waited for the
+/// connection (a request's Server fault, or the startup error).
+#[derive(Debug)]
+struct QuietErrors;
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for QuietErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        log::debug!("a database connection attempt failed: {error}");
+    }
+}
+
 /// Why a bulk load's transaction was rolled back: the loader refused, or the
 /// database failed.
 enum Rollback<E> {
@@ -167,6 +181,7 @@ impl Database {
                 let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
                 Pools::Sqlite(
                     Pool::builder()
+                        .error_handler(Box::new(QuietErrors))
                         .max_size(options.max_size)
                         .connection_timeout(options.connection_timeout)
                         .connection_customizer(Box::new(SqlitePragmas))
@@ -177,6 +192,7 @@ impl Database {
                 let manager = ConnectionManager::<PgConnection>::new(url);
                 Pools::Postgres(
                     Pool::builder()
+                        .error_handler(Box::new(QuietErrors))
                         .max_size(options.max_size)
                         .connection_timeout(options.connection_timeout)
                         .build(manager)?,

@@ -296,3 +296,77 @@ on_both_backends! {
         }
     }
 }
+
+/// Runs the binary to its end; (exit code, stderr).
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_unreachable_database_is_one_line_without_secrets() {
+    let (code, stderr) = run(&[
+        "migrate",
+        "--database",
+        "postgres://postgres:hunter1@127.0.0.1:1/x?password=hunter2&sslpassword=hunter3",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("hunter"), "{stderr}");
+    assert!(stderr.contains("password=***&sslpassword=***"), "{stderr}");
+    assert_eq!(stderr.matches("Connection refused").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_failure_names_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let url = format!("sqlite://{}/x.db", file.display());
+    let (code, stderr) = run(&["migrate", "--database", &url]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+}
+
+#[test]
+fn flags_that_mean_nothing_are_refused_not_panicked_on() {
+    for (flag, value) in [
+        ("--workers", "0"),
+        ("--pool-size", "0"),
+        ("--pool-timeout-secs", "0"),
+        ("--max-depth", "0"),
+        ("--max-body-bytes", "0"),
+        ("--public-url", "not a url"),
+        ("--public-url", "ftp://crm.example.com"),
+        ("--public-url", "https://crm.example.com/?x=1"),
+    ] {
+        let (code, stderr) = run(&["serve", "--bind", "127.0.0.1:0", flag, value]);
+        assert_eq!(code, Some(2), "{flag} {value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{flag}")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn each_command_shows_only_its_own_flags() {
+    for command in ["migrate", "import"] {
+        let out = Command::new(BIN)
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("--database"), "{help}");
+        assert!(!help.contains("--pool"), "{command}: {help}");
+    }
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--pool-size"));
+}
