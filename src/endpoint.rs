@@ -23,6 +23,9 @@ use crate::telemetry::{Outcome, RequestId};
 pub struct AppState {
     pub database: Database,
     pub public_url: Option<String>,
+    /// Whether the WSDL's address may come from a proxy's `Forwarded` and
+    /// `X-Forwarded-*` headers.
+    pub trust_forwarded_headers: bool,
     pub max_body_bytes: usize,
     pub xml_limits: XmlLimits,
 }
@@ -267,8 +270,12 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
     };
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| Fault::client(format!("The request body could not be read: {e}.")))?;
+        // The HTTP layer's own words would mean nothing to the client.
+        let chunk = chunk.map_err(|_| {
+            Fault::client(
+                "The request body could not be read: it ended early or its chunked encoding is broken.",
+            )
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -352,35 +359,94 @@ fn check_action(
     }
 }
 
-/// `GET /CustomerRelationService?wsdl` (or `?WSDL`).
+/// `GET /CustomerRelationService?wsdl` (or `?WSDL`; HEAD too).
 pub async fn relation_wsdl(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     wsdl(Service::Relations, request, state)
 }
 
-/// `GET /CustomerRegisterService?wsdl` (or `?WSDL`).
+/// `GET /CustomerRegisterService?wsdl` (or `?WSDL`; HEAD too).
 pub async fn register_wsdl(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     wsdl(Service::Register, request, state)
 }
 
+/// Any other method on a service's path.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, HEAD, POST"))
+        .content_type(ContentType::plaintext())
+        .body("POST SOAP envelopes here; GET ?wsdl for the WSDL.\n")
+}
+
+/// Whether the query asks for the WSDL: a `wsdl` parameter (any case), with
+/// whatever other parameters a tool adds.
+fn asks_for_wsdl(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|param| param.eq_ignore_ascii_case("wsdl") || param.eq_ignore_ascii_case("wsdl="))
+}
+
 fn wsdl(service: Service, request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let path = service.path();
-    if !request.query_string().eq_ignore_ascii_case("wsdl") {
+    if !asks_for_wsdl(request.query_string()) {
         return HttpResponse::NotFound()
             .content_type(ContentType::plaintext())
             .body(format!(
                 "This is a SOAP endpoint: POST SOAP envelopes here. The WSDL is at {path}?wsdl\n"
             ));
     }
-    let address = match &state.public_url {
-        Some(base) => format!("{}{path}", base.trim_end_matches('/')),
-        None => {
-            let info = request.connection_info();
-            format!("{}://{}{path}", info.scheme(), info.host())
-        }
+    let base = match &state.public_url {
+        Some(base) => base.trim_end_matches('/').to_owned(),
+        None => match request_base(&request, state.trust_forwarded_headers) {
+            Ok(base) => base,
+            Err(host) => {
+                return HttpResponse::BadRequest()
+                    .content_type(ContentType::plaintext())
+                    .body(format!(
+                        "The Host '{host}' is not a host and port, and the WSDL's address is made from it (or from --public-url).\n"
+                    ));
+            }
+        },
     };
     HttpResponse::Ok()
         .content_type(ContentType::xml())
-        .body(wsdl_with_address(service.wsdl_template(), &address))
+        .body(wsdl_with_address(
+            service.wsdl_template(),
+            &format!("{base}{path}"),
+        ))
+}
+
+/// `scheme://host[:port]` as the client reached this instance: the Host
+/// header (or HTTP/2's authority) over plain HTTP; the proxy's
+/// `Forwarded`/`X-Forwarded-*` headers only when they are trusted. The
+/// refusal is the host as given, when it is not a host and port.
+fn request_base(request: &HttpRequest, trust_forwarded: bool) -> Result<String, String> {
+    let (scheme, host) = if trust_forwarded {
+        let info = request.connection_info();
+        (info.scheme().to_owned(), info.host().to_owned())
+    } else {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| request.uri().authority().map(|a| a.to_string()))
+            .unwrap_or_default();
+        ("http".to_owned(), host)
+    };
+    // Letters, digits and the punctuation of names, IPv4 and [IPv6]
+    // addresses and a port; and the url crate must read it as just that.
+    let characters_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._:[]".contains(c));
+    let valid = characters_ok
+        && url::Url::parse(&format!("{scheme}://{host}/"))
+            .is_ok_and(|url| url.host().is_some() && url.path() == "/");
+    if valid {
+        Ok(format!("{scheme}://{host}"))
+    } else {
+        Err(host)
+    }
 }
 
 /// `GET /health`: 200 when the database answers, 503 when it does not.

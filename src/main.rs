@@ -123,6 +123,11 @@ struct ServeArgs {
     /// https://crm.example.com. Default: taken from each request's Host.
     #[arg(long, env = "CR_PUBLIC_URL", value_parser = public_url)]
     public_url: Option<String>,
+    /// Without --public-url, let a proxy's Forwarded / X-Forwarded-Proto /
+    /// X-Forwarded-Host headers set the WSDL's address. Only behind a proxy
+    /// that sets them itself.
+    #[arg(long, env = "CR_TRUST_FORWARDED_HEADERS")]
+    trust_forwarded_headers: bool,
     /// Largest request body in bytes.
     #[arg(long, env = "CR_MAX_BODY_BYTES", default_value_t = customer_relations::settings::DEFAULT_MAX_BODY_BYTES, value_parser = positive)]
     max_body_bytes: usize,
@@ -200,6 +205,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut settings = Settings::new(args.bind, args.database.url()?);
     settings.pool = args.pool.options();
     settings.public_url = args.public_url;
+    settings.trust_forwarded_headers = args.trust_forwarded_headers;
     settings.max_body_bytes = args.max_body_bytes;
     settings.xml_limits = XmlLimits {
         max_depth: args.max_depth,

@@ -16,6 +16,9 @@ pub struct Settings {
     /// Base URL clients reach the service at, for the WSDL's address; when
     /// unset, it is built from the request's Host.
     pub public_url: Option<String>,
+    /// Whether, without `public_url`, a proxy's `Forwarded` and
+    /// `X-Forwarded-*` headers may set the WSDL's address.
+    pub trust_forwarded_headers: bool,
     pub max_body_bytes: usize,
     pub xml_limits: XmlLimits,
     /// HTTP worker threads; `None` for one per CPU core.
@@ -29,6 +32,7 @@ impl Settings {
             database,
             pool: PoolOptions::default(),
             public_url: None,
+            trust_forwarded_headers: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             xml_limits: XmlLimits::default(),
             workers: None,

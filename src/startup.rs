@@ -26,6 +26,7 @@ impl Application {
         let state = web::Data::new(AppState {
             database,
             public_url: settings.public_url.clone(),
+            trust_forwarded_headers: settings.trust_forwarded_headers,
             max_body_bytes: settings.max_body_bytes,
             xml_limits: settings.xml_limits.clone(),
         });
@@ -33,21 +34,19 @@ impl Application {
             App::new()
                 .wrap(from_fn(log_requests))
                 .app_data(state.clone())
-                .route(
-                    Service::Relations.path(),
-                    web::post().to(endpoint::relation_endpoint),
+                .service(
+                    web::resource(Service::Relations.path())
+                        .route(web::post().to(endpoint::relation_endpoint))
+                        .route(web::get().to(endpoint::relation_wsdl))
+                        .route(web::head().to(endpoint::relation_wsdl))
+                        .default_service(web::to(endpoint::method_not_allowed)),
                 )
-                .route(
-                    Service::Relations.path(),
-                    web::get().to(endpoint::relation_wsdl),
-                )
-                .route(
-                    Service::Register.path(),
-                    web::post().to(endpoint::register_endpoint),
-                )
-                .route(
-                    Service::Register.path(),
-                    web::get().to(endpoint::register_wsdl),
+                .service(
+                    web::resource(Service::Register.path())
+                        .route(web::post().to(endpoint::register_endpoint))
+                        .route(web::get().to(endpoint::register_wsdl))
+                        .route(web::head().to(endpoint::register_wsdl))
+                        .default_service(web::to(endpoint::method_not_allowed)),
                 )
                 .route("/health", web::get().to(endpoint::health))
         })

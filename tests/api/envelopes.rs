@@ -542,4 +542,30 @@ on_both_backends! {
         no_bom.assert_client_fault();
         assert_eq!(app.get_relations(1000).await.relations(), []);
     }
+
+    async fn a_body_cut_short_is_a_client_fault_in_plain_words(backend: Backend) {
+        use std::io::{Read, Write};
+        let app = spawn_app(&backend).await;
+        let address = app.address.trim_start_matches("http://").to_owned();
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(address).unwrap();
+            stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            stream
+                .write_all(
+                    b"POST /CustomerRelationService HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n\
+                      Transfer-Encoding: chunked\r\n\r\n40\r\n<s:Envelope xmlns:s=",
+                )
+                .unwrap();
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).unwrap();
+            answer
+        })
+        .await
+        .unwrap();
+        assert!(answer.contains("could not be read"), "{answer}");
+        for internal in ["EOF", "None", "payload"] {
+            assert!(!answer.contains(internal), "{answer}");
+        }
+    }
 }

@@ -213,4 +213,50 @@ on_both_backends! {
             2
         );
     }
+
+    async fn the_wsdl_answers_head_and_extra_parameters_and_other_methods_get_405(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        for service in ["CustomerRelationService", "CustomerRegisterService"] {
+            let endpoint = format!("{}/{service}", app.address);
+            let head = app.client.head(format!("{endpoint}?wsdl")).send().await.unwrap();
+            assert_eq!(head.status(), 200);
+            assert!(head.headers()["content-type"].to_str().unwrap().starts_with("text/xml"));
+            let extra = app.client.get(format!("{endpoint}?wsdl&x=1")).send().await.unwrap();
+            assert_eq!(extra.status(), 200);
+            assert!(extra.text().await.unwrap().contains("wsdl:definitions"));
+            for method in [reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH] {
+                let refused = app.client.request(method.clone(), &endpoint).send().await.unwrap();
+                assert_eq!(refused.status(), 405, "{method}");
+                assert_eq!(refused.headers()["allow"], "GET, HEAD, POST");
+            }
+        }
+    }
+
+    async fn the_wsdl_address_takes_only_a_valid_host_and_forwarded_headers_only_when_trusted(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let wsdl_for = |headers: &[(&str, &str)]| {
+            let mut request = app.client.get(format!("{}?wsdl", app.endpoint()));
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request.send()
+        };
+        for bad in ["evil\"><x/>", "a b", "user@host", "host/path"] {
+            let response = wsdl_for(&[("Host", bad)]).await.unwrap();
+            assert_eq!(response.status(), 400, "{bad}");
+            assert!(!response.text().await.unwrap().contains("wsdl:definitions"));
+        }
+        let forwarded = [("X-Forwarded-Host", "evil.example"), ("X-Forwarded-Proto", "https")];
+        let ignored = wsdl_for(&forwarded).await.unwrap().text().await.unwrap();
+        assert!(!ignored.contains("evil.example"));
+        assert!(ignored.contains(&format!(r#"location="{}""#, app.endpoint())));
+
+        let trusting = spawn_with(&backend, |s| s.trust_forwarded_headers = true).await;
+        let mut request = trusting.client.get(format!("{}?wsdl", trusting.endpoint()));
+        for (name, value) in forwarded {
+            request = request.header(name, value);
+        }
+        let honoured = request.send().await.unwrap().text().await.unwrap();
+        assert!(honoured.contains(r#"location="https://evil.example/CustomerRelationService""#));
+    }
 }
