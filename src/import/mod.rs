@@ -87,6 +87,17 @@ pub fn demo_fixtures() -> Vec<FixtureFile> {
     )
 }
 
+/// Where a file stops being UTF-8, by line.
+fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> ImportError {
+    let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+    let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+    ImportError {
+        path: path.display().to_string(),
+        line,
+        message: "not UTF-8 (convert it, e.g. iconv -f latin1 -t utf-8)".to_owned(),
+    }
+}
+
 /// Reads the fixture files of a folder. Files the importer does not know are
 /// refused rather than skipped, so a misspelt name cannot go unnoticed.
 pub fn read_fixture_dir(dir: &Path) -> Result<Vec<FixtureFile>, ImportError> {
@@ -112,7 +123,8 @@ pub fn read_fixture_dir(dir: &Path) -> Result<Vec<FixtureFile>, ImportError> {
                 format!("unknown fixture file; expected any of {}", FILES.join(", ")),
             ));
         }
-        let contents = std::fs::read_to_string(&path).map_err(|e| whole(&path, e.to_string()))?;
+        let bytes = std::fs::read(&path).map_err(|e| whole(&path, e.to_string()))?;
+        let contents = String::from_utf8(bytes).map_err(|e| not_utf8(&path, &e))?;
         files.push(FixtureFile {
             path: path.display().to_string(),
             contents,
@@ -186,12 +198,29 @@ fn import_file(
     let headers = reader.headers().map_err(|e| at(1, e.to_string()))?.clone();
     let mut customers = CustomerBatch::default();
     let mut count = 0;
-    for record in reader.records() {
-        let record = record.map_err(|e| {
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record).map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
             at(line, e.to_string())
         })?;
+        if !more {
+            break;
+        }
         let line = record.position().map_or(0, |p| p.line());
+        // A quote left open makes one record of several lines; say so when
+        // that record is refused.
+        let next_line = reader.position().line();
+        let spans = |message: String| {
+            if next_line > line + 1 {
+                format!(
+                    "{message} (the record runs from line {line} to line {}: is a quote left open?)",
+                    next_line - 1
+                )
+            } else {
+                message
+            }
+        };
         let loaded = Loaded {
             loader: &mut *loader,
             record: &record,
@@ -206,7 +235,7 @@ fn import_file(
             "subscriptions.csv" => loaded.subscription(),
             other => Err(format!("unknown fixture file kind '{other}'")),
         };
-        outcome.map_err(|message| at(line, message))?;
+        outcome.map_err(|message| at(line, spans(message)))?;
         count += 1;
         if count % PROGRESS_EVERY == 0 {
             progress(&file.path, count);

@@ -128,6 +128,7 @@ impl Loaded<'_> {
         if let Some(number) = row.customer_number {
             customer_exists(self.loader, number)?;
         }
+        one_line("name", row.name.as_deref())?;
         let user = User {
             email,
             name: row.name.filter(|n| !n.is_empty()),
@@ -257,10 +258,21 @@ fn code(raw: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn required(field: &str, value: String) -> Result<String, String> {
+/// A name: given, and one line, as the register service has it.
+fn required(field: &'static str, value: String) -> Result<String, String> {
     if value.is_empty() {
-        Err(format!("{field} must not be empty"))
-    } else {
-        Ok(value)
+        return Err(format!("{field} must not be empty"));
+    }
+    one_line(field, Some(value.as_str()))?;
+    Ok(value)
+}
+
+/// An optional one-line text, checked by the register's own rule.
+fn one_line(field: &'static str, value: Option<&str>) -> Result<(), String> {
+    let mut errors = FieldErrors::default();
+    errors.optional(field, value, usize::MAX);
+    match errors.into_vec().pop() {
+        Some(error) => Err(error.message),
+        None => Ok(()),
     }
 }

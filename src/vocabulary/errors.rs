@@ -38,6 +38,13 @@ pub struct FieldError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid(pub Vec<FieldError>);
 
+/// Whether a text may span lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    One,
+    Many,
+}
+
 /// Collects the broken rules of one request. The checks return the value
 /// they accept (trimmed, normalised) or `None` after recording why not.
 #[derive(Default)]
@@ -51,7 +58,8 @@ impl FieldErrors {
         });
     }
 
-    /// A value that must be given and not blank; `None` when it is not.
+    /// A one-line value that must be given and not blank; `None` when it
+    /// is not.
     pub fn required(&mut self, field: &'static str, value: &str, max: usize) -> Option<String> {
         let value = value.trim();
         if value.is_empty() {
@@ -59,19 +67,58 @@ impl FieldErrors {
             return None;
         }
         self.limit(field, value, max);
+        self.characters(field, value, Lines::One);
         Some(value.to_owned())
     }
 
-    /// An optional value, trimmed; blank counts as absent.
+    /// An optional one-line value, trimmed; blank counts as absent.
     pub fn optional(
         &mut self,
         field: &'static str,
         value: Option<&str>,
         max: usize,
     ) -> Option<String> {
+        self.optional_text(field, value, max, Lines::One)
+    }
+
+    /// An optional value that may span lines (a comment), trimmed; blank
+    /// counts as absent.
+    pub fn optional_lines(
+        &mut self,
+        field: &'static str,
+        value: Option<&str>,
+        max: usize,
+    ) -> Option<String> {
+        self.optional_text(field, value, max, Lines::Many)
+    }
+
+    fn optional_text(
+        &mut self,
+        field: &'static str,
+        value: Option<&str>,
+        max: usize,
+        lines: Lines,
+    ) -> Option<String> {
         let value = value.map(str::trim).filter(|v| !v.is_empty())?;
         self.limit(field, value, max);
+        self.characters(field, value, lines);
         Some(value.to_owned())
+    }
+
+    /// No control characters: none at all in a one-line value (a name, an
+    /// address line), only line breaks and tabs in one that spans lines.
+    fn characters(&mut self, field: &'static str, value: &str, lines: Lines) {
+        let allowed = |c: char| lines == Lines::Many && matches!(c, '\n' | '\r' | '\t');
+        if let Some(c) = value.chars().find(|c| c.is_control() && !allowed(*c)) {
+            let what = match lines {
+                Lines::One => "must be one line of text without control characters",
+                Lines::Many => "must not hold control characters other than line breaks and tabs",
+            };
+            self.add(
+                field,
+                format!("{field} {what}; it holds U+{:04X}.", u32::from(c)),
+            );
+        }
     }
 
     /// At most `max` characters.
@@ -154,5 +201,34 @@ impl FieldErrors {
         } else {
             Err(Invalid(self.0))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_fields_refuse_control_characters() {
+        let mut errors = FieldErrors::default();
+        assert_eq!(errors.required("Name", " Bob ", 10).as_deref(), Some("Bob"));
+        errors.required("Name", "Bob\nSmith", 20);
+        errors.optional("City", Some("Os\tlo"), 20);
+        errors.optional_lines("Comment", Some("first\nsecond\u{7}"), 50);
+        assert!(
+            errors
+                .optional_lines("Comment", Some("a\r\nb\tc"), 50)
+                .is_some()
+        );
+        let messages: Vec<_> = errors
+            .into_vec()
+            .into_iter()
+            .map(|e| (e.field, e.message))
+            .collect();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert_eq!(messages[0].0, "Name");
+        assert!(messages[0].1.contains("one line") && messages[0].1.contains("U+000A"));
+        assert!(messages[1].1.contains("U+0009"));
+        assert!(messages[2].1.contains("U+0007"));
     }
 }

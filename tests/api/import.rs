@@ -14,6 +14,21 @@ fn file(path: &str, contents: &str) -> FixtureFile {
 }
 
 #[test]
+fn a_file_that_is_not_utf8_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("customers.csv"),
+        b"customer_number,name\n1,Ann\n2,Bj\xF8rn\n",
+    )
+    .unwrap();
+    let error = read_fixture_dir(dir.path()).unwrap_err().to_string();
+    assert!(
+        error.ends_with("customers.csv:3: not UTF-8 (convert it, e.g. iconv -f latin1 -t utf-8)"),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_fixture_folder_with_an_unknown_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -63,6 +78,9 @@ on_both_backends! {
             (file("x/users.csv", "email,name,customer_number,validity\nann@example.com,Ann,,\nnot-mail,Bob,,\n"), "x/users.csv", 3),
             (file("x/relation_types.csv", "code,name,reference_type,title_mode\nok,Lower case,External,Optional\n"), "x/relation_types.csv", 2),
             (file("x/titles.csv", "code,name,colour\nDAILY,Daily,red\n"), "x/titles.csv", 2),
+            (file("x/customers.csv", "customer_number,name\n1,Ann\n2,\"Bob\n3,Cid\n"), "x/customers.csv", 3),
+            (file("x/titles.csv", "code,name\nDAILY,\"Daily\nWEEKLY,Weekly\n"), "x/titles.csv", 2),
+            (file("x/users.csv", "email,name\nann@example.com,\"Ann\nbob@example.com,Bob\n"), "x/users.csv", 2),
         ];
         for (bad, path, line) in cases {
             let fresh = backend.fresh_database();
@@ -74,6 +92,16 @@ on_both_backends! {
             assert!(error.starts_with(&format!("{path}:{line}:")), "{error}");
             assert!(database.is_empty().unwrap(), "{path}: nothing was loaded");
         }
+    }
+
+    async fn a_quote_left_open_is_reported_where_it_opens(backend: Backend) {
+        let fresh = backend.fresh_database();
+        let database = fresh.open();
+        let bad = file("x/customers.csv", "customer_number,name\n1,Ann\n2,\"Bob\n3,Cid\n");
+        let error = import(&database, &[bad]).unwrap_err().to_string();
+        assert!(error.starts_with("x/customers.csv:3: Name must be one line"), "{error}");
+        assert!(error.contains("from line 3 to line 4"), "{error}");
+        assert!(database.is_empty().unwrap());
     }
 
     async fn customers_import_in_batches_with_every_field_and_are_searchable(backend: Backend) {

@@ -796,4 +796,25 @@ on_both_backends! {
             .await
             .assert_register_ok("EndSubscriptionResponse");
     }
+
+    async fn one_line_fields_refuse_control_characters(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let refused = app
+            .register(
+                "CreateCustomer",
+                "<Customer><Name>Bob&#10;Smith</Name><City>Os&#9;lo</City><Comment>two&#10;lines</Comment></Customer>",
+            )
+            .await;
+        refused.assert_register_fault("EntityValidationFault");
+        assert_eq!(refused.validation_fields(), ["Name", "City"]);
+        app.register("CreateTitle", "<Title><Code>T1</Code><Name>a&#13;b</Name></Title>")
+            .await
+            .assert_register_fault("EntityValidationFault");
+        app.register(
+            "CreateCustomer",
+            "<Customer><Name>Bob Smith</Name><Comment>two&#10;lines</Comment></Customer>",
+        )
+        .await
+        .assert_register_ok("CreateCustomerResponse");
+    }
 }

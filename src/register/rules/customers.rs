@@ -61,7 +61,7 @@ pub fn check_customer_fields(raw: &CustomerFields, errors: &mut FieldErrors) -> 
             );
         }
     }
-    let comment = errors.optional("Comment", raw.comment.as_deref(), COMMENT_MAX_CHARS);
+    let comment = errors.optional_lines("Comment", raw.comment.as_deref(), COMMENT_MAX_CHARS);
     CustomerFields {
         name,
         street,
