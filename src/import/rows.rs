@@ -108,7 +108,7 @@ impl Loaded<'_> {
     pub fn relation_type(self) -> Result<(), String> {
         let row: RelationTypeRow = self.parse()?;
         // Subscription types whose title mode is not Required are allowed here on
-        // purpose: reference 004's Caution says such types exist in the field.
+        // purpose: such types exist in the field (README, "The register service").
         let relation_type = RelationType {
             code: code(&row.code)?,
             name: required("name", row.name)?,

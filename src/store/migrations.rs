@@ -101,7 +101,9 @@ where
 fn code_step(conn: Conn<'_>, version: &MigrationVersion<'_>) -> Result<(), MigrationFailure> {
     if version.to_string().replace('-', "") == SEARCH_KEYS_MIGRATION {
         let changed = refold_customers(conn)?;
-        log::info!("search keys written for {changed} customers");
+        if changed > 0 {
+            log::info!("search keys written for {changed} customers");
+        }
     }
     Ok(())
 }

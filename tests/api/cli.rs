@@ -57,6 +57,7 @@ impl Server {
             format!("CustomerRegisterService listening on {register}")
         );
         assert_eq!(next(), format!("WSDL: {register}?wsdl"));
+        assert!(next().starts_with("Database: "));
         Self {
             child,
             endpoint,
@@ -288,7 +289,9 @@ on_both_backends! {
             .args(["migrate", "--database", &database.raw_url])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("search keys"), "a fresh database has none to write: {stderr}");
         let opened = customer_relations::store::Database::open(&database.url, &Default::default()).unwrap();
         assert!(opened.is_empty().unwrap(), "the tables exist and are empty");
         if let customer_relations::store::DatabaseUrl::Sqlite(path) = &database.url {
@@ -369,4 +372,51 @@ fn each_command_shows_only_its_own_flags() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("--pool-size"));
+}
+
+/// What `serve` prints is what the README's "Run it" shows, but for the
+/// address and the database.
+#[test]
+fn serve_prints_what_the_readme_shows() {
+    let readme = include_str!("../../README.md");
+    let shown: Vec<&str> = readme
+        .split("and prints:\n\n```\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README shows what serve prints")
+        .lines()
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/cr.db", dir.path().display());
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--database", &database])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let printed: Vec<String> = (0..shown.len())
+        .map(|_| stdout.next().unwrap().unwrap())
+        .collect();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let address = printed[0]
+        .rsplit("http://")
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let expected: Vec<String> = shown
+        .iter()
+        .map(|line| {
+            line.replace("127.0.0.1:8080", &address)
+                .replace("sqlite://data/customer-relations.db", &database)
+        })
+        .collect();
+    assert_eq!(printed, expected);
 }

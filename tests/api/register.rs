@@ -232,7 +232,7 @@ on_both_backends! {
         let facebook = app.register("GetRelationType", "<Code>FACEBOOK</Code>").await;
         assert_eq!(facebook.record("RelationType")["Name"], "Facebook account");
 
-        // Reference 004's Caution: a subscription without a title names nothing.
+        // A subscription without a title names nothing (README, "The register service").
         for mode in ["Optional", "Forbidden"] {
             let refused = app.create_relation_type("SHARE2", "Subscription", mode).await;
             refused.assert_register_fault("EntityValidationFault");

@@ -7,7 +7,7 @@ use crate::register::ports::{Guarded, RegisterRepository};
 use crate::register::{Entity, RegisterError, RelationTypeDraft};
 use crate::vocabulary::{FieldErrors, ReferenceType, RelationType, TitleMode, sorted_by_code};
 
-const SUBSCRIPTION_TITLE_RULE: &str = "a relation type that refers to subscriptions must have TitleMode Required: a subscription is a customer's subscription to one title, so a relation without a title cannot name one (reference 004, Caution)";
+const SUBSCRIPTION_TITLE_RULE: &str = "a relation type that refers to subscriptions must have TitleMode Required: a subscription is a customer's subscription to one title, so a relation without a title cannot name one";
 
 fn check_relation_type(draft: &RelationTypeDraft) -> Result<RelationType, RegisterError> {
     let mut errors = FieldErrors::default();
