@@ -31,7 +31,7 @@ pub fn is_supported_charset(charset: &str) -> bool {
 pub fn decode_body(body: &[u8], charset: Option<&str>) -> Result<(String, SourceEncoding), String> {
     let charset = charset.map(str::to_ascii_lowercase);
     let utf16 = |bytes: &[u8], from: fn([u8; 2]) -> u16| {
-        if bytes.len() % 2 != 0 {
+        if !bytes.len().is_multiple_of(2) {
             return Err(
                 "The request is not valid UTF-16: it has an odd number of bytes.".to_owned(),
             );
