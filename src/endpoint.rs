@@ -75,25 +75,8 @@ struct Answer {
     payload: XmlOut,
 }
 
-/// `POST /CustomerRelationService`.
-pub async fn relation_endpoint(
-    request: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    soap_endpoint(Service::Relations, request, payload, state).await
-}
-
-/// `POST /CustomerRegisterService`.
-pub async fn register_endpoint(
-    request: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    soap_endpoint(Service::Register, request, payload, state).await
-}
-
-async fn soap_endpoint(
+/// `POST` on a service's path: a SOAP request.
+pub async fn soap_endpoint(
     service: Service,
     request: HttpRequest,
     payload: web::Payload,
@@ -359,16 +342,6 @@ fn check_action(
     }
 }
 
-/// `GET /CustomerRelationService?wsdl` (or `?WSDL`; HEAD too).
-pub async fn relation_wsdl(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    wsdl(Service::Relations, request, state)
-}
-
-/// `GET /CustomerRegisterService?wsdl` (or `?WSDL`; HEAD too).
-pub async fn register_wsdl(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    wsdl(Service::Register, request, state)
-}
-
 /// Any other method on a service's path.
 pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
@@ -385,7 +358,13 @@ fn asks_for_wsdl(query: &str) -> bool {
         .any(|param| param.eq_ignore_ascii_case("wsdl") || param.eq_ignore_ascii_case("wsdl="))
 }
 
-fn wsdl(service: Service, request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+/// `GET` (or `HEAD`) on a service's path: its WSDL at `?wsdl` (or
+/// `?WSDL`), a hint otherwise.
+pub async fn wsdl(
+    service: Service,
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let path = service.path();
     if !asks_for_wsdl(request.query_string()) {
         return HttpResponse::NotFound()

@@ -31,24 +31,23 @@ impl Application {
             xml_limits: settings.xml_limits.clone(),
         });
         let mut server = HttpServer::new(move || {
-            App::new()
+            let mut app = App::new()
                 .wrap(from_fn(log_requests))
                 .app_data(state.clone())
-                .service(
-                    web::resource(Service::Relations.path())
-                        .route(web::post().to(endpoint::relation_endpoint))
-                        .route(web::get().to(endpoint::relation_wsdl))
-                        .route(web::head().to(endpoint::relation_wsdl))
+                .route("/health", web::get().to(endpoint::health));
+            for service in Service::ALL {
+                let wsdl = move |request, state| endpoint::wsdl(service, request, state);
+                app = app.service(
+                    web::resource(service.path())
+                        .route(web::post().to(move |request, payload, state| {
+                            endpoint::soap_endpoint(service, request, payload, state)
+                        }))
+                        .route(web::get().to(wsdl))
+                        .route(web::head().to(wsdl))
                         .default_service(web::to(endpoint::method_not_allowed)),
-                )
-                .service(
-                    web::resource(Service::Register.path())
-                        .route(web::post().to(endpoint::register_endpoint))
-                        .route(web::get().to(endpoint::register_wsdl))
-                        .route(web::head().to(endpoint::register_wsdl))
-                        .default_service(web::to(endpoint::method_not_allowed)),
-                )
-                .route("/health", web::get().to(endpoint::health))
+                );
+            }
+            app
         })
         .listen(listener)?;
         if let Some(workers) = settings.workers {
