@@ -21,6 +21,7 @@ use crate::relations::Caller;
 use crate::soap::{
     DecodeError, Fault, XmlElement, XmlOut, register_wsdl_template, relation_wsdl_template,
 };
+pub use crate::store::Access;
 use crate::store::{Database, RelationStore};
 use crate::vocabulary::InternalError;
 use faults::{IntoFault, server_fault};
@@ -95,6 +96,9 @@ impl Service {
 pub struct Operation {
     service: Service,
     name: &'static str,
+    /// Whether it changes anything: a write runs in a transaction whose
+    /// commit is checked.
+    access: Access,
     /// The typed faults it may raise, as its WSDL declares them.
     faults: &'static [&'static str],
     /// The children of a valid request element, in the service namespace
@@ -116,6 +120,10 @@ impl Operation {
 
     pub fn service(&self) -> Service {
         self.service
+    }
+
+    pub fn access(&self) -> Access {
+        self.access
     }
 
     /// The typed faults it may raise (the names of their detail elements).
@@ -157,7 +165,9 @@ impl Operation {
     }
 
     /// Runs the operation: decodes the request, runs the rule on a database
-    /// session off the async workers, and returns the response element.
+    /// session off the async workers (a write in a transaction of its own,
+    /// committed only when the rule succeeds, and confirmed only when the
+    /// commit is), and returns the response element.
     pub async fn run(
         &self,
         context: &OperationContext,
@@ -167,11 +177,14 @@ impl Operation {
         let database = context.database.clone();
         let caller = context.caller.clone();
         let request_id = context.request_id.clone();
+        let access = self.access;
         let payload = web::block(move || {
             let mut session = database
                 .session()
                 .map_err(|e| server_fault(e, &request_id))?;
-            work(session.store(), &caller, &request_id)
+            session
+                .run(access, |store| work(store, &caller, &request_id))
+                .map_err(|e| server_fault(e, &request_id))?
         })
         .await
         .unwrap_or_else(|blocking| {

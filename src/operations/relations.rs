@@ -1,7 +1,7 @@
 //! The relation service's operations: Infosoft's Customer Relation API.
 
 use super::faults::*;
-use super::{Declared, Operation, Service};
+use super::{Access, Declared, Operation, Service};
 use crate::relations::{self, CustomerRelation, NewCustomerRelation};
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 use crate::vocabulary::RelationType;
@@ -10,6 +10,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Relations,
         name: "CreateCustomerRelation",
+        access: Access::Write,
         faults: &[
             RELATION_TYPE_NOT_FOUND,
             CUSTOMER_NOT_FOUND,
@@ -30,6 +31,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Relations,
         name: "GetCustomerRelationsByCustomer",
+        access: Access::Read,
         faults: &[CUSTOMER_NOT_FOUND],
         example: "<CustomerNumber>1000</CustomerNumber>",
         handler: &Declared {
@@ -43,6 +45,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Relations,
         name: "DeleteCustomerRelation",
+        access: Access::Write,
         faults: &[CUSTOMER_RELATION_NOT_FOUND],
         example: "<Id>1</Id>",
         handler: &Declared {
@@ -55,6 +58,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Relations,
         name: "GetRelationTypes",
+        access: Access::Read,
         faults: &[],
         example: "",
         handler: &Declared {

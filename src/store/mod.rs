@@ -25,7 +25,7 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::sqlite::SqliteConnection;
 
 pub use database_url::{DatabaseUrl, DatabaseUrlError};
-pub use relation_store::{RelationStore, Session};
+pub use relation_store::{Access, RelationStore, Session};
 
 use crate::register::RegisterLoader;
 use crate::vocabulary::InternalError;

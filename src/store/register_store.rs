@@ -3,6 +3,7 @@
 //! other records may stand in the way of are single conditional statements.
 
 use chrono::NaiveDate;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::dsl::{AsExprOf, sql};
 use diesel::dsl::{exists, max, not};
 use diesel::expression::{SqlLiteral, UncheckedBind};
@@ -60,9 +61,11 @@ impl RegisterRepository for DbConnection {
             relation_types::reference_type.eq(relation_type.reference_type.as_str()),
             relation_types::title_mode.eq(relation_type.title_mode.as_str()),
         );
-        let inserted = db_run!(self.conn(), |c| diesel::insert_into(relation_types::table)
-            .values(values)
-            .execute(c));
+        let inserted = db_run!(self.conn(), |c| c.transaction(|c| diesel::insert_into(
+            relation_types::table
+        )
+        .values(values)
+        .execute(c)));
         insert_outcome(inserted.map(|_| relation_type.clone()), || {
             relation_type.code.clone()
         })
@@ -112,10 +115,9 @@ impl RegisterRepository for DbConnection {
             let unused = not(exists(
                 customer_relations::table.filter(customer_relations::relation_type_code.eq(code)),
             ));
-            let deleted = db_run!(self.conn(), |c| diesel::delete(
-                relation_types::table.find(code).filter(unused)
-            )
-            .execute(c));
+            let deleted = db_run!(self.conn(), |c| c.transaction(|c| {
+                diesel::delete(relation_types::table.find(code).filter(unused)).execute(c)
+            }));
             match deleted {
                 Ok(rows) if rows > 0 => return Ok(Guarded::Done(())),
                 // Not deleted, or a relation created meanwhile made the
@@ -142,9 +144,11 @@ impl RegisterRepository for DbConnection {
             titles::name.eq(&title.name),
             titles::validity.eq(title.validity.as_str()),
         );
-        let inserted = db_run!(self.conn(), |c| diesel::insert_into(titles::table)
-            .values(values)
-            .execute(c));
+        let inserted = db_run!(self.conn(), |c| c.transaction(|c| diesel::insert_into(
+            titles::table
+        )
+        .values(values)
+        .execute(c)));
         insert_outcome(inserted.map(|_| title.clone()), || title.code.clone())
     }
 
@@ -214,9 +218,11 @@ impl RegisterRepository for DbConnection {
             validity: validity.as_str(),
             changes: CustomerChanges::new(fields),
         };
-        let inserted = db_run!(self.conn(), |c| diesel::insert_into(customers::table)
-            .values(&row)
-            .execute(c));
+        let inserted = db_run!(self.conn(), |c| c.transaction(|c| diesel::insert_into(
+            customers::table
+        )
+        .values(&row)
+        .execute(c)));
         insert_outcome(inserted.map(|_| customer(number)), || number.to_string())
     }
 
@@ -304,10 +310,12 @@ impl RegisterRepository for DbConnection {
             subscriptions::start_date.eq(subscription.start_date),
             subscriptions::end_date.eq(subscription.end_date),
         );
-        let inserted = db_run!(self.conn(), |c| diesel::insert_into(subscriptions::table)
-            .values(values)
-            .returning(subscriptions::id)
-            .get_result::<i64>(c));
+        let inserted = db_run!(self.conn(), |c| c.transaction(|c| diesel::insert_into(
+            subscriptions::table
+        )
+        .values(values)
+        .returning(subscriptions::id)
+        .get_result::<i64>(c)));
         let created = |id| Subscription {
             id,
             customer_number: subscription.customer_number,
@@ -380,9 +388,11 @@ impl RegisterRepository for DbConnection {
             users::customer_number.eq(user.customer_number),
             users::validity.eq(user.validity.as_str()),
         );
-        let inserted = db_run!(self.conn(), |c| diesel::insert_into(users::table)
-            .values(values)
-            .execute(c));
+        let inserted = db_run!(self.conn(), |c| c.transaction(|c| diesel::insert_into(
+            users::table
+        )
+        .values(values)
+        .execute(c)));
         insert_outcome(inserted.map(|_| user.clone()), || user.email.clone())
     }
 
@@ -555,12 +565,20 @@ trait AssignmentLock: Connection {
 }
 
 impl AssignmentLock for SqliteConnection {
-    /// SQLite's write lock, taken up front, serialises the writers.
+    /// SQLite's write lock serialises the writers: taken up front by the
+    /// write's transaction, or here when there is none.
     fn assignment_transaction<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> QueryResult<T>,
     ) -> QueryResult<T> {
-        self.immediate_transaction(f)
+        let in_transaction = AnsiTransactionManager::transaction_manager_status_mut(self)
+            .transaction_depth()?
+            .is_some();
+        if in_transaction {
+            self.transaction(f)
+        } else {
+            self.immediate_transaction(f)
+        }
     }
 }
 
@@ -570,7 +588,8 @@ const ASSIGNMENT_LOCK_KEY: i64 = 0x0063_7573_746e_756d;
 
 impl AssignmentLock for PgConnection {
     /// A transaction-scoped advisory lock: instances sharing the database
-    /// wait for each other's assignment, and it is released on commit.
+    /// wait for each other's assignment, and it is released when the
+    /// outermost transaction ends.
     fn assignment_transaction<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> QueryResult<T>,

@@ -2,8 +2,11 @@
 //! the rules read them, and the relations themselves.
 
 use chrono::{DateTime, Utc};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
 
 use super::rows::{NewRelationRow, RelationRow, RelationTypeRow, all_converted, converted};
 use super::schema::{customer_relations, customers, relation_types, subscriptions, titles, users};
@@ -34,6 +37,65 @@ impl Session {
     pub fn store(&mut self) -> &mut dyn RelationStore {
         &mut self.conn
     }
+
+    /// Runs `work` on the store. A write runs in a transaction of its own
+    /// (SQLite takes its write lock at the start, so that concurrent writers
+    /// wait their turn rather than fail): it is committed when `work`
+    /// succeeds and rolled back when it fails, so a refused request changes
+    /// nothing. A failed commit is the outer error: nothing was stored, and
+    /// the caller must not confirm anything. A read runs as it comes.
+    pub fn run<T, E>(
+        &mut self,
+        access: Access,
+        work: impl FnOnce(&mut dyn RelationStore) -> Result<T, E>,
+    ) -> Result<Result<T, E>, InternalError> {
+        if access == Access::Read {
+            return Ok(work(&mut self.conn));
+        }
+        db_run!(self.conn.conn(), |c| begin_write(c)).map_err(internal)?;
+        let outcome = work(&mut self.conn);
+        let ended = if outcome.is_ok() {
+            db_run!(self.conn.conn(), |c| {
+                AnsiTransactionManager::commit_transaction(c)
+            })
+        } else {
+            db_run!(self.conn.conn(), |c| {
+                AnsiTransactionManager::rollback_transaction(c)
+            })
+        };
+        ended.map(|()| outcome).map_err(internal)
+    }
+}
+
+/// Whether an operation changes anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// Begins a write transaction: SQLite's `BEGIN IMMEDIATE` takes the write
+/// lock up front (a deferred transaction that reads and then writes can be
+/// refused when another writer committed in between); PostgreSQL's rows are
+/// locked as they are written.
+fn begin_write<C>(conn: &mut C) -> QueryResult<()>
+where
+    C: Connection<TransactionManager = AnsiTransactionManager> + WriteTransaction,
+{
+    AnsiTransactionManager::begin_transaction_sql(conn, C::BEGIN_WRITE)
+}
+
+/// How each backend begins a write transaction.
+trait WriteTransaction {
+    const BEGIN_WRITE: &'static str;
+}
+
+impl WriteTransaction for SqliteConnection {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+}
+
+impl WriteTransaction for PgConnection {
+    const BEGIN_WRITE: &'static str = "BEGIN";
 }
 
 impl RelationTypes for DbConnection {
@@ -126,12 +188,14 @@ impl RelationRepository for DbConnection {
         // The unique index decides; a losing concurrent insert looks up the
         // winner. Should the winner be deleted in between, insert again.
         for _ in 0..INSERT_ATTEMPTS {
-            let inserted = db_run!(self.conn(), |c| diesel::insert_into(
-                customer_relations::table
-            )
-            .values(&row)
-            .returning(customer_relations::id)
-            .get_result::<i64>(c));
+            // In a savepoint: a refused insert must leave the write's
+            // transaction usable (PostgreSQL aborts it otherwise).
+            let inserted = db_run!(self.conn(), |c| c.transaction(|c| {
+                diesel::insert_into(customer_relations::table)
+                    .values(&row)
+                    .returning(customer_relations::id)
+                    .get_result::<i64>(c)
+            }));
             match inserted {
                 Ok(id) => return Ok(Inserted::New(stored(relation, id, reference, created_at))),
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {

@@ -1,7 +1,7 @@
 //! Customers: create, update, read, validity and search.
 
 use crate::operations::faults::*;
-use crate::operations::{Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Service};
 use crate::register::{self, Customer, CustomerFields, CustomerPage, CustomerSearch, NewCustomer};
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 
@@ -9,6 +9,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "CreateCustomer",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, CUSTOMER_ALREADY_EXISTS],
         example: "<Customer><CustomerNumber>5000</CustomerNumber><Name>Fjord AS</Name>\
                   <Street>Kai 1</Street><Zip>9008</Zip><City>Tromsø</City>\
@@ -23,6 +24,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "UpdateCustomer",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, CUSTOMER_NOT_FOUND],
         example: "<Customer><CustomerNumber>1001</CustomerNumber><Name>Ola Nordmann</Name>\
                   <City>Bergen</City><Country>NO</Country></Customer>",
@@ -35,6 +37,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "GetCustomer",
+        access: Access::Read,
         faults: &[CUSTOMER_NOT_FOUND],
         example: "<CustomerNumber>1000</CustomerNumber>",
         handler: &Declared {
@@ -46,6 +49,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "SetCustomerValidity",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, CUSTOMER_NOT_FOUND],
         example: "<CustomerNumber>1002</CustomerNumber><Validity>Invalid</Validity>",
         handler: &Declared {
@@ -65,6 +69,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "SearchCustomers",
+        access: Access::Read,
         faults: &[ENTITY_VALIDATION],
         example: "<CustomerNumber>10*</CustomerNumber><Name>*nord*</Name><City>Oslo</City>\
                   <Zip>0*</Zip><Validity>Valid</Validity><SortBy>Name</SortBy>\

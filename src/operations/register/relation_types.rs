@@ -3,7 +3,7 @@
 
 use crate::operations::faults::*;
 use crate::operations::relations::{write_relation_type, write_relation_types};
-use crate::operations::{Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Service};
 use crate::register::{self, RelationTypeDraft};
 use crate::soap::{DecodeError, Fields, XmlElement, only_child};
 
@@ -11,6 +11,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "CreateRelationType",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, RELATION_TYPE_ALREADY_EXISTS],
         example: "<RelationType><Code>PARTNER</Code><Name>Partner</Name>\
                   <ReferenceType>Customer</ReferenceType><TitleMode>Forbidden</TitleMode>\
@@ -24,6 +25,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "UpdateRelationType",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, RELATION_TYPE_NOT_FOUND, IN_USE],
         example: "<RelationType><Code>SSO</Code><Name>SSO</Name>\
                   <ReferenceType>User</ReferenceType><TitleMode>Optional</TitleMode>\
@@ -37,6 +39,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "DeleteRelationType",
+        access: Access::Write,
         faults: &[RELATION_TYPE_NOT_FOUND, IN_USE],
         example: "<Code>SHARE-NONE</Code>",
         handler: &Declared {
@@ -48,6 +51,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "GetRelationType",
+        access: Access::Read,
         faults: &[RELATION_TYPE_NOT_FOUND],
         example: "<Code>SSO</Code>",
         handler: &Declared {
@@ -59,6 +63,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "ListRelationTypes",
+        access: Access::Read,
         faults: &[],
         example: "",
         handler: &Declared {

@@ -3,7 +3,7 @@
 
 use super::customers::decode_customer_number;
 use crate::operations::faults::*;
-use crate::operations::{Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Service};
 use crate::register::{self, NewSubscription, Subscription};
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 
@@ -11,6 +11,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "CreateSubscription",
+        access: Access::Write,
         faults: &[
             ENTITY_VALIDATION,
             CUSTOMER_NOT_FOUND,
@@ -28,6 +29,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "EndSubscription",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, SUBSCRIPTION_NOT_FOUND],
         example: "<Id>1</Id><EndDate>2099-12-31</EndDate>",
         handler: &Declared {
@@ -42,6 +44,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "ListSubscriptionsByCustomer",
+        access: Access::Read,
         faults: &[CUSTOMER_NOT_FOUND],
         example: "<CustomerNumber>1001</CustomerNumber>",
         handler: &Declared {

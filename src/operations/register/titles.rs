@@ -1,7 +1,7 @@
 //! Titles: create, rename, list and validity.
 
 use crate::operations::faults::*;
-use crate::operations::{Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Service};
 use crate::register::{self, Title};
 use crate::soap::{Fields, XmlOut, only_child};
 
@@ -9,6 +9,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "CreateTitle",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, TITLE_ALREADY_EXISTS],
         example: "<Title><Code>SPORT</Code><Name>Sport</Name><Validity>Valid</Validity></Title>",
         handler: &Declared {
@@ -30,6 +31,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "UpdateTitle",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, TITLE_NOT_FOUND],
         example: "<Code>TECH</Code><Name>Technology</Name>",
         handler: &Declared {
@@ -44,6 +46,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "ListTitles",
+        access: Access::Read,
         faults: &[ENTITY_VALIDATION],
         example: "<Validity>Valid</Validity>",
         handler: &Declared {
@@ -55,6 +58,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "SetTitleValidity",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, TITLE_NOT_FOUND],
         example: "<Code>TECH</Code><Validity>Invalid</Validity>",
         handler: &Declared {

@@ -1,7 +1,7 @@
 //! Users of the user register: create, update, read and validity.
 
 use crate::operations::faults::*;
-use crate::operations::{Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Service};
 use crate::register::{self, User, UserDraft};
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 
@@ -9,6 +9,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "CreateUser",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, CUSTOMER_NOT_FOUND, USER_ALREADY_EXISTS],
         example: "<User><Email>a@example.com</Email><Name>A</Name>\
                   <CustomerNumber>1000</CustomerNumber></User>",
@@ -21,6 +22,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "UpdateUser",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, USER_NOT_FOUND, CUSTOMER_NOT_FOUND],
         example: "<User><Email>ola@example.com</Email><Name>Ola N.</Name>\
                   <CustomerNumber>1001</CustomerNumber></User>",
@@ -33,6 +35,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "GetUser",
+        access: Access::Read,
         faults: &[USER_NOT_FOUND],
         example: "<Email>Kari@Example.com</Email>",
         handler: &Declared {
@@ -48,6 +51,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         service: Service::Register,
         name: "SetUserValidity",
+        access: Access::Write,
         faults: &[ENTITY_VALIDATION, USER_NOT_FOUND],
         example: "<Email>ola@example.com</Email><Validity>InvalidTemporarily</Validity>",
         handler: &Declared {
