@@ -20,14 +20,20 @@ struct Server {
 impl Server {
     /// `serve --bind 127.0.0.1:0` on `database`; waits for the listen line.
     fn start(database: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
+        Self::start_with(database, extra, |_| {})
+    }
+
+    /// As [`Server::start`], with the command prepared further first.
+    fn start_with(database: &str, extra: &[&str], prepare: impl FnOnce(&mut Command)) -> Self {
+        let mut command = Command::new(BIN);
+        command
             .args(["serve", "--bind", "127.0.0.1:0", "--database", database])
             .args(extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
+            .stderr(Stdio::piped());
+        prepare(&mut command);
+        let mut child = command.spawn().expect("the binary starts");
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let (lines_tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -419,4 +425,184 @@ fn serve_prints_what_the_readme_shows() {
         })
         .collect();
     assert_eq!(printed, expected);
+}
+
+/// Lets the command write files of at most `bytes` bytes: past that a write
+/// fails as on a full disk (EFBIG) instead of killing the process.
+fn limit_file_size(command: &mut Command, bytes: u64) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec this calls only setrlimit and signal,
+    // which are async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+}
+
+/// A disk that fills up at commit time (the server may write files of at
+/// most 64 KiB, so SQLite's log cannot grow; its writes fail as on a full
+/// disk): no confirmed write is lost, no refused one is stored, and no Id is
+/// handed out twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
+    use customer_relations::operations::{Access, Service};
+
+    let database = Backend::Sqlite.fresh_database();
+    let demo = Server::start(&database.raw_url, &["--demo"]);
+    // Id 1, for the example of DeleteCustomerRelation below.
+    demo.call(&relation(1001, "FACEBOOK", "for-the-delete").to_xml())
+        .await;
+    demo.interrupt();
+    // The log starts empty, so that it fills up after a few writes.
+    database.raw_sql("PRAGMA wal_checkpoint(TRUNCATE);");
+    let limited = Server::start_with(&database.raw_url, &[], |command| {
+        limit_file_size(command, 64 * 1024)
+    });
+    let client = reqwest::Client::new();
+    let id_of = |body: &str| -> Option<i64> {
+        let start = body.find("<Id>")? + 4;
+        body[start..].split('<').next()?.parse().ok()
+    };
+    let server_fault = |body: &str| body.contains("soap:Server") && body.contains("request id");
+
+    let mut confirmed = Vec::new();
+    let mut refused = Vec::new();
+    for n in 0..60 {
+        let body = limited
+            .call_with(
+                &client,
+                &relation(1000, "FACEBOOK", &format!("disk-{n}")).to_xml(),
+            )
+            .await;
+        match id_of(&body) {
+            Some(id) => confirmed.push((id, n)),
+            None => {
+                assert!(server_fault(&body), "{body}");
+                refused.push(n);
+            }
+        }
+    }
+    assert!(
+        !confirmed.is_empty() && !refused.is_empty(),
+        "{confirmed:?} {refused:?}"
+    );
+
+    // Every other write of both services, on the full disk.
+    let mut refused_writes = Vec::new();
+    for service in Service::ALL {
+        let endpoint = limited
+            .endpoint
+            .replace("CustomerRelationService", service.name());
+        for operation in service
+            .operations()
+            .filter(|op| op.access() == Access::Write)
+        {
+            let body = client
+                .post(&endpoint)
+                .header("Content-Type", Soap::V11.content_type())
+                .body(envelope(Soap::V11, &operation.example_request()))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if server_fault(&body) {
+                refused_writes.push((service, operation));
+            } else {
+                assert!(!body.contains("Fault>"), "{operation:?}: {body}");
+            }
+        }
+    }
+    assert!(
+        refused_writes.len() > 5,
+        "most writes need room: {refused_writes:?}"
+    );
+    limited.interrupt();
+
+    // With room again: exactly what was confirmed is stored.
+    let server = Server::start(&database.raw_url, &[]);
+    let listed = server.call(&get_relations_xml(1000)).await;
+    for (id, n) in &confirmed {
+        assert!(listed.contains(&format!("<Id>{id}</Id>")), "{id}");
+        assert!(listed.contains(&format!(">disk-{n}<")), "{n}");
+    }
+    for n in &refused {
+        assert!(
+            !listed.contains(&format!(">disk-{n}<")),
+            "refused disk-{n} was stored"
+        );
+    }
+    let highest = confirmed.iter().map(|(id, _)| *id).max().unwrap();
+    let next = server
+        .call(&relation(1000, "FACEBOOK", "disk-after").to_xml())
+        .await;
+    let next = id_of(&next).unwrap_or_else(|| panic!("{next}"));
+    assert!(next > highest, "Id {next} again after {highest}");
+    // The importer on a full disk: refused as a whole, nothing stored.
+    server.interrupt();
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("customer_number,name\n");
+    for n in 0..500 {
+        csv.push_str(&format!("{},Imported customer number {n}\n", 20_000 + n));
+    }
+    std::fs::write(dir.path().join("customers.csv"), csv).unwrap();
+    database.raw_sql("PRAGMA wal_checkpoint(TRUNCATE);");
+    let mut import = Command::new(BIN);
+    import.args([
+        "import",
+        &dir.path().to_string_lossy(),
+        "--database",
+        &database.raw_url,
+    ]);
+    limit_file_size(&mut import, 64 * 1024);
+    let out = import.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(&database.raw_url, &[]);
+    let imported = reqwest::Client::new()
+        .post(server.endpoint.replace("CustomerRelationService", "CustomerRegisterService"))
+        .header("Content-Type", Soap::V11.content_type())
+        .body(envelope(
+            Soap::V11,
+            r#"<GetCustomer xmlns="urn:customer-relations:register:v1"><CustomerNumber>20000</CustomerNumber></GetCustomer>"#,
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(imported.contains("CustomerNotFoundFault"), "{imported}");
+
+    // A refused write changed nothing, so it succeeds now as it would have.
+    for (service, operation) in refused_writes {
+        let endpoint = server
+            .endpoint
+            .replace("CustomerRelationService", service.name());
+        let response = client
+            .post(&endpoint)
+            .header("Content-Type", Soap::V11.content_type())
+            .body(envelope(Soap::V11, &operation.example_request()))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "{operation:?} left something behind: {body}");
+    }
+    server.interrupt();
 }

@@ -6,6 +6,7 @@ mod helpers;
 
 mod cli;
 mod concurrency;
+mod durability;
 mod envelopes;
 mod fuzz_properties;
 mod import;
