@@ -182,6 +182,66 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 on_both_backends! {
+    /// SIGKILL in the middle of a create load: after a restart every
+    /// confirmed create is there, and nothing else but what was sent.
+    async fn a_crash_loses_no_confirmed_create(backend: Backend) {
+        let database = backend.fresh_database();
+        let server = Server::start(&database.raw_url, &["--demo"]);
+        let endpoint = server.endpoint.clone();
+        let load = (0..8).map(|worker| {
+            let endpoint = endpoint.clone();
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut confirmed = Vec::new();
+                for n in 0.. {
+                    let reference = format!("crash-{worker}-{n}");
+                    let sent = client
+                        .post(&endpoint)
+                        .header("Content-Type", Soap::V11.content_type())
+                        .body(envelope(Soap::V11, &relation(1000, "FACEBOOK", &reference).to_xml()))
+                        .send()
+                        .await;
+                    let Ok(response) = sent else { break };
+                    let Ok(body) = response.text().await else { break };
+                    if body.contains("<Id>") {
+                        confirmed.push(reference);
+                    }
+                }
+                confirmed
+            })
+        });
+        let load: Vec<_> = load.collect();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let mut server = server;
+        server.child.kill().unwrap();
+        server.child.wait().unwrap();
+        let mut confirmed = Vec::new();
+        for worker in load {
+            confirmed.extend(worker.await.unwrap());
+        }
+        assert!(confirmed.len() > 50, "the load ran: {}", confirmed.len());
+
+        let server = Server::start(&database.raw_url, &[]);
+        let listed = server.call(&get_relations_xml(1000)).await;
+        for reference in &confirmed {
+            assert!(listed.contains(&format!(">{reference}<")), "{reference} was confirmed and lost");
+        }
+        // What is stored is whole: the demo's relations (none) and creates
+        // that were sent, each once.
+        let stored: Vec<&str> = listed
+            .split("<Reference>")
+            .skip(1)
+            .map(|rest| rest.split('<').next().unwrap())
+            .collect();
+        assert!(stored.iter().all(|r| r.starts_with("crash-")), "{stored:?}");
+        let mut unique = stored.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), stored.len());
+        assert!(stored.len() <= confirmed.len() + 8, "at most one unanswered create per worker");
+        server.interrupt();
+    }
+
     async fn serve_demo_migrates_loads_demo_data_once_and_stops_on_ctrl_c(backend: Backend) {
         let database = backend.fresh_database();
         let url = &database.raw_url;
