@@ -27,6 +27,8 @@ pub struct AppState {
     /// `X-Forwarded-*` headers.
     pub trust_forwarded_headers: bool,
     pub max_body_bytes: usize,
+    /// How long a client may take to send a body.
+    pub body_timeout: std::time::Duration,
     pub xml_limits: XmlLimits,
 }
 
@@ -104,7 +106,18 @@ pub async fn soap_endpoint(
         }) => {
             let error = SoapError::new(version, fault);
             let name = error.fault.name();
-            with_outcome(error.error_response(), operation, name)
+            let mut response = error.error_response();
+            // The body was not read to its end: the connection cannot carry
+            // another request.
+            if matches!(
+                response.status(),
+                StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+            ) {
+                response
+                    .head_mut()
+                    .set_connection_type(actix_web::http::ConnectionType::Close);
+            }
+            with_outcome(response, operation, name)
         }
     }
 }
@@ -145,7 +158,7 @@ async fn answer(
     state: &AppState,
 ) -> Result<Answer, Refusal> {
     let content_type = SoapContentType::read(request)?;
-    let body = read_body(payload, state.max_body_bytes)
+    let body = read_body(request, payload, state.max_body_bytes, state.body_timeout)
         .await
         .map_err(|fault| Refusal::new(content_type.version, fault))?;
     let envelope = read_envelope(&body, &content_type, &state.xml_limits)?;
@@ -243,14 +256,48 @@ impl SoapContentType {
     }
 }
 
-/// Reads the body up to `limit` bytes; more is a Client fault with 413.
-async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, Fault> {
+/// Reads the body up to `limit` bytes within `timeout`. A larger body is a
+/// Client fault with 413, refused at once when its Content-Length says so;
+/// a body that has not arrived in time is one with 408. Either way the
+/// connection is closed after the answer.
+async fn read_body(
+    request: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<web::BytesMut, Fault> {
     let too_large = || {
         Fault::client_with_status(
             format!("The request body is larger than {limit} bytes."),
             StatusCode::PAYLOAD_TOO_LARGE,
         )
     };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    actix_web::rt::time::timeout(timeout, read_all(payload, limit, too_large))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Fault::client_with_status(
+                format!(
+                    "The request body did not arrive within {} s.",
+                    timeout.as_secs_f64()
+                ),
+                StatusCode::REQUEST_TIMEOUT,
+            ))
+        })
+}
+
+async fn read_all(
+    mut payload: web::Payload,
+    limit: usize,
+    too_large: impl Fn() -> Fault,
+) -> Result<web::BytesMut, Fault> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         // The HTTP layer's own words would mean nothing to the client.

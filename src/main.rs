@@ -143,6 +143,18 @@ struct ServeArgs {
     /// Most bytes of text an element may hold.
     #[arg(long, env = "CR_MAX_TEXT_BYTES", default_value_t = XmlLimits::default().max_text_bytes, value_parser = positive)]
     max_text_bytes: usize,
+    /// Seconds a client may take to send a request's head (408 after).
+    #[arg(long, env = "CR_HEADER_TIMEOUT_SECS", default_value_t = customer_relations::settings::DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body (408 after).
+    #[arg(long, env = "CR_BODY_TIMEOUT_SECS", default_value_t = customer_relations::settings::DEFAULT_BODY_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_secs: u64,
+    /// Seconds an idle kept-alive connection stays open.
+    #[arg(long, env = "CR_KEEP_ALIVE_SECS", default_value_t = customer_relations::settings::DEFAULT_KEEP_ALIVE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    keep_alive_secs: u64,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CR_WORKERS", value_parser = positive)]
     workers: Option<usize>,
@@ -214,6 +226,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_text_bytes: args.max_text_bytes,
     };
     settings.workers = args.workers;
+    settings.header_timeout = Duration::from_secs(args.header_timeout_secs);
+    settings.body_timeout = Duration::from_secs(args.body_timeout_secs);
+    settings.keep_alive = Duration::from_secs(args.keep_alive_secs);
 
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, database)

@@ -1,11 +1,16 @@
 //! Everything the server is configured with.
 
+use std::time::Duration;
+
 use crate::soap::XmlLimits;
 use crate::store::{DatabaseUrl, PoolOptions};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/customer-relations.db";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -21,6 +26,12 @@ pub struct Settings {
     pub trust_forwarded_headers: bool,
     pub max_body_bytes: usize,
     pub xml_limits: XmlLimits,
+    /// How long a client may take to send a request's head.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body.
+    pub body_timeout: Duration,
+    /// How long an idle kept-alive connection stays open.
+    pub keep_alive: Duration,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
 }
@@ -35,6 +46,9 @@ impl Settings {
             trust_forwarded_headers: false,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             xml_limits: XmlLimits::default(),
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
             workers: None,
         }
     }

@@ -28,6 +28,7 @@ impl Application {
             public_url: settings.public_url.clone(),
             trust_forwarded_headers: settings.trust_forwarded_headers,
             max_body_bytes: settings.max_body_bytes,
+            body_timeout: settings.body_timeout,
             xml_limits: settings.xml_limits.clone(),
         });
         let mut server = HttpServer::new(move || {
@@ -49,6 +50,8 @@ impl Application {
             }
             app
         })
+        .client_request_timeout(settings.header_timeout)
+        .keep_alive(settings.keep_alive)
         .listen(listener)?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);

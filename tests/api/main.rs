@@ -15,5 +15,6 @@ mod operations;
 mod register;
 mod schema_check;
 mod server_faults;
+mod timeouts;
 mod worked_cases;
 mod wsdl_contract;
