@@ -29,6 +29,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// How long a client may take to send a body.
     pub body_timeout: std::time::Duration,
+    /// How long a request may spend on the database.
+    pub database_timeout: std::time::Duration,
     pub xml_limits: XmlLimits,
 }
 
@@ -173,6 +175,7 @@ async fn answer(
         database: state.database.clone(),
         caller: Caller::anonymous(),
         request_id: request_id(request),
+        deadline: state.database_timeout,
     };
     match operation.run(&context, &envelope.operation).await {
         Ok(payload) => Ok(Answer {
@@ -475,23 +478,38 @@ fn request_base(request: &HttpRequest, trust_forwarded: bool) -> Result<String, 
     }
 }
 
-/// `GET /health`: 200 when the database answers, 503 when it does not.
+/// How long `/health` waits for the database: probes give up after a
+/// couple of seconds, so it answers before that whatever the database does.
+const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// `GET /health`: 200 when the database answers, 503 with the reason
+/// (unreachable, failing, or not answering in time) when it does not.
 pub async fn health(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let database = state.database.clone();
-    let answer = web::block(move || database.ping())
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|pinged| pinged.map_err(|e| e.to_string()));
-    match answer {
-        Ok(()) => HttpResponse::Ok()
+    let unreachable = database.unreachable();
+    let pinged = actix_web::rt::time::timeout(HEALTH_DEADLINE, web::block(move || database.ping()));
+    let failure = match pinged.await {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(error))) if unreachable.is_some() => {
+            Some(("database unreachable", error.to_string()))
+        }
+        Ok(Ok(Err(error))) => Some(("database failing", error.to_string())),
+        Ok(Err(panicked)) => Some(("database failing", panicked.to_string())),
+        Err(_) => Some((
+            "database timed out",
+            format!("no answer within {} s", HEALTH_DEADLINE.as_secs_f64()),
+        )),
+    };
+    match failure {
+        None => HttpResponse::Ok()
             .content_type(ContentType::plaintext())
             .body("ok\n"),
-        Err(error) => {
+        Some((reason, cause)) => {
             let id = request_id(&request);
-            log::error!("request_id={id} health check failed: {error}");
+            log::error!("request_id={id} health check failed: {reason}: {cause}");
             HttpResponse::ServiceUnavailable()
                 .content_type(ContentType::plaintext())
-                .body(format!("database unavailable; request id {id}\n"))
+                .body(format!("{reason}; request id {id}\n"))
         }
     }
 }

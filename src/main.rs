@@ -71,6 +71,12 @@ struct PoolArgs {
     #[arg(long, env = "CR_POOL_TIMEOUT_SECS", default_value_t = PoolOptions::default().connection_timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     pool_timeout_secs: u64,
+    /// Seconds a request may spend on the database in all (waiting for a
+    /// connection and its statements) before a Server fault; PostgreSQL's
+    /// statement_timeout and libpq's keepalives follow it.
+    #[arg(long, env = "CR_DATABASE_TIMEOUT_SECS", default_value_t = PoolOptions::default().statement_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    database_timeout_secs: u64,
 }
 
 impl PoolArgs {
@@ -78,6 +84,7 @@ impl PoolArgs {
         PoolOptions {
             max_size: self.pool_size,
             connection_timeout: Duration::from_secs(self.pool_timeout_secs),
+            statement_timeout: Duration::from_secs(self.database_timeout_secs),
         }
     }
 }

@@ -29,6 +29,7 @@ impl Application {
             trust_forwarded_headers: settings.trust_forwarded_headers,
             max_body_bytes: settings.max_body_bytes,
             body_timeout: settings.body_timeout,
+            database_timeout: settings.pool.statement_timeout,
             xml_limits: settings.xml_limits.clone(),
         });
         let mut server = HttpServer::new(move || {

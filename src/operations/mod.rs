@@ -178,21 +178,36 @@ impl Operation {
         let caller = context.caller.clone();
         let request_id = context.request_id.clone();
         let access = self.access;
-        let payload = web::block(move || {
+        let blocking = web::block(move || {
             let mut session = database
                 .session()
                 .map_err(|e| server_fault(e, &request_id))?;
             session
                 .run(access, |store| work(store, &caller, &request_id))
                 .map_err(|e| server_fault(e, &request_id))?
-        })
-        .await
-        .unwrap_or_else(|blocking| {
-            Err(server_fault(
-                InternalError::new(blocking.to_string()),
-                &context.request_id,
-            ))
-        })?;
+        });
+        // A database that stops answering must not hold the client: past
+        // the deadline the answer is a Server fault. (The work may still
+        // finish; a write confirmed by nobody is what a retried create
+        // finds as already there.)
+        let payload = match actix_web::rt::time::timeout(context.deadline, blocking).await {
+            Ok(Ok(outcome)) => outcome?,
+            Ok(Err(panicked)) => {
+                return Err(server_fault(
+                    InternalError::new(panicked.to_string()),
+                    &context.request_id,
+                ));
+            }
+            Err(_) => {
+                return Err(server_fault(
+                    InternalError::new(format!(
+                        "the database did not answer within {} s",
+                        context.deadline.as_secs_f64()
+                    )),
+                    &context.request_id,
+                ));
+            }
+        };
 
         let name = format!("{}Response", self.name);
         let mut out = XmlOut::new();
@@ -208,6 +223,8 @@ pub struct OperationContext {
     pub database: Database,
     pub caller: Caller,
     pub request_id: String,
+    /// How long it may spend on the database in all.
+    pub deadline: std::time::Duration,
 }
 
 /// The rule's work on a session, given the caller and the request id; its

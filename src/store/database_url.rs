@@ -59,6 +59,44 @@ impl FromStr for DatabaseUrl {
     }
 }
 
+/// libpq's parameters that bound every wait on the network: connecting,
+/// and a peer that stops answering (keepalives and the TCP user timeout),
+/// given unless the URL sets them.
+fn libpq_timeouts(silence: std::time::Duration) -> [(&'static str, String); 6] {
+    let seconds = silence.as_secs().max(2);
+    [
+        ("connect_timeout", seconds.min(5).to_string()),
+        ("keepalives", "1".to_owned()),
+        ("keepalives_idle", (seconds / 2).max(1).to_string()),
+        ("keepalives_interval", "1".to_owned()),
+        ("keepalives_count", "2".to_owned()),
+        ("tcp_user_timeout", (seconds * 1000).to_string()),
+    ]
+}
+
+impl DatabaseUrl {
+    /// A PostgreSQL URL with libpq's timeouts added where it sets none, so
+    /// that a silent network ends in an error within about `silence`.
+    pub fn with_libpq_timeouts(&self, silence: std::time::Duration) -> String {
+        let Self::Postgres(url) = self else {
+            return String::new();
+        };
+        let query = url.split_once('?').map_or("", |(_, q)| q);
+        let given: Vec<&str> = query
+            .split('&')
+            .filter_map(|pair| pair.split('=').next())
+            .collect();
+        let mut with = url.clone();
+        for (key, value) in libpq_timeouts(silence) {
+            if !given.contains(&key) {
+                with.push(if with.contains('?') { '&' } else { '?' });
+                with.push_str(&format!("{key}={value}"));
+            }
+        }
+        with
+    }
+}
+
 /// The URL with every secret replaced by `***`, for logs and messages: the
 /// password of the user information, and libpq's `password` and
 /// `sslpassword` parameters.
@@ -191,6 +229,23 @@ mod tests {
             parse("data.db"),
             Err(DatabaseUrlError::UnknownScheme(_))
         ));
+    }
+
+    #[test]
+    fn libpq_timeouts_are_added_unless_given() {
+        let url: DatabaseUrl = "postgres://cr@db/x?connect_timeout=9".parse().unwrap();
+        let with = url.with_libpq_timeouts(std::time::Duration::from_secs(10));
+        assert!(
+            with.starts_with("postgres://cr@db/x?connect_timeout=9&keepalives=1&"),
+            "{with}"
+        );
+        assert_eq!(with.matches("connect_timeout").count(), 1, "{with}");
+        assert!(with.contains("tcp_user_timeout=10000"), "{with}");
+        let bare: DatabaseUrl = "postgres://cr@db/x".parse().unwrap();
+        assert!(
+            bare.with_libpq_timeouts(std::time::Duration::from_secs(10))
+                .contains("/x?connect_timeout=5&")
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod relation_store;
 mod rows;
 mod schema;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -36,7 +37,12 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
     pub max_size: u32,
+    /// How long a request waits for a free connection.
     pub connection_timeout: Duration,
+    /// The longest a statement may run on PostgreSQL (`statement_timeout`),
+    /// and the basis of libpq's TCP keepalive and user timeout, so that a
+    /// silent network ends in an error rather than a hang.
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolOptions {
@@ -44,9 +50,15 @@ impl Default for PoolOptions {
         Self {
             max_size: 8,
             connection_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
         }
     }
 }
+
+/// How long a request waits for a connection while the last attempt to open
+/// one failed: a database that refuses connections gets a fault at once,
+/// not after the pool timeout.
+const FAIL_FAST: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -119,12 +131,41 @@ enum Pools {
 #[derive(Clone)]
 pub struct Database {
     pools: Pools,
+    reachable: Arc<Reachability>,
+    connection_timeout: Duration,
 }
 
-#[derive(Debug)]
-struct SqlitePragmas;
+/// Whether the last attempt to open a connection failed, and why.
+#[derive(Debug, Default)]
+struct Reachability {
+    last_failure: Mutex<Option<String>>,
+}
 
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+impl Reachability {
+    fn failed(&self, why: String) {
+        *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+    }
+
+    fn connected(&self) {
+        *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn last_failure(&self) -> Option<String> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Sets up each new connection, and notes that the database answers.
+#[derive(Debug)]
+struct Setup {
+    reachable: Arc<Reachability>,
+    statement_timeout: Duration,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Setup {
     fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
         // busy_timeout first, so that switching to WAL waits for other writers.
         conn.batch_execute(&format!(
@@ -133,19 +174,35 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragma
              PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;"
         ))
-        .map_err(diesel::r2d2::Error::QueryError)
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        self.reachable.connected();
+        Ok(())
     }
 }
 
-/// The pool's failed connection attempts, at debug level: the failure that
-/// matters reaches the log once, as the error of whatever waited for the
-/// connection (a request's Server fault, or the startup error).
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for Setup {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(&format!(
+            "SET statement_timeout = {}",
+            self.statement_timeout.as_millis()
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)?;
+        self.reachable.connected();
+        Ok(())
+    }
+}
+
+/// The pool's failed connection attempts, noted for failing fast and
+/// logged at debug level: the failure that matters reaches the log once, as
+/// the error of whatever waited for the connection (a request's Server
+/// fault, or the startup error).
 #[derive(Debug)]
-struct QuietErrors;
+struct QuietErrors(Arc<Reachability>);
 
 impl diesel::r2d2::HandleError<diesel::r2d2::Error> for QuietErrors {
     fn handle_error(&self, error: diesel::r2d2::Error) {
         log::debug!("a database connection attempt failed: {error}");
+        self.0.failed(error.to_string());
     }
 }
 
@@ -166,6 +223,13 @@ impl Database {
     /// Opens the database the URL names (for SQLite creating the file and
     /// its folder). The backend is the URL's scheme.
     pub fn open(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
+        let reachable = Arc::new(Reachability::default());
+        let setup = || {
+            Box::new(Setup {
+                reachable: reachable.clone(),
+                statement_timeout: options.statement_timeout,
+            })
+        };
         let pools = match url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -181,32 +245,52 @@ impl Database {
                 let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
                 Pools::Sqlite(
                     Pool::builder()
-                        .error_handler(Box::new(QuietErrors))
+                        .error_handler(Box::new(QuietErrors(reachable.clone())))
                         .max_size(options.max_size)
                         .connection_timeout(options.connection_timeout)
-                        .connection_customizer(Box::new(SqlitePragmas))
+                        .connection_customizer(setup())
                         .build(manager)?,
                 )
             }
-            DatabaseUrl::Postgres(url) => {
-                let manager = ConnectionManager::<PgConnection>::new(url);
+            DatabaseUrl::Postgres(_) => {
+                let libpq = url.with_libpq_timeouts(options.statement_timeout);
+                let manager = ConnectionManager::<PgConnection>::new(libpq);
                 Pools::Postgres(
                     Pool::builder()
-                        .error_handler(Box::new(QuietErrors))
+                        .error_handler(Box::new(QuietErrors(reachable.clone())))
                         .max_size(options.max_size)
                         .connection_timeout(options.connection_timeout)
+                        .connection_customizer(setup())
                         .build(manager)?,
                 )
             }
         };
-        Ok(Self { pools })
+        Ok(Self {
+            pools,
+            reachable,
+            connection_timeout: options.connection_timeout,
+        })
     }
 
     fn connection(&self) -> Result<DbConnection, diesel::r2d2::PoolError> {
-        Ok(DbConnection(match &self.pools {
-            Pools::Sqlite(pool) => Pooled::Sqlite(pool.get()?),
-            Pools::Postgres(pool) => Pooled::Postgres(pool.get()?),
-        }))
+        // While the database refuses connections, do not wait for one.
+        let timeout = match self.reachable.last_failure() {
+            Some(_) => FAIL_FAST.min(self.connection_timeout),
+            None => self.connection_timeout,
+        };
+        let pooled = match &self.pools {
+            Pools::Sqlite(pool) => Pooled::Sqlite(pool.get_timeout(timeout)?),
+            Pools::Postgres(pool) => Pooled::Postgres(pool.get_timeout(timeout)?),
+        };
+        // A connection checked on checkout: the database answers.
+        self.reachable.connected();
+        Ok(DbConnection(pooled))
+    }
+
+    /// Why the last attempt to open a connection failed, while it is the
+    /// latest news of the database.
+    pub fn unreachable(&self) -> Option<String> {
+        self.reachable.last_failure()
     }
 
     /// Runs every pending migration. Safe when several instances start at

@@ -12,6 +12,7 @@ mod fuzz_properties;
 mod import;
 mod limits;
 mod operations;
+mod outage;
 mod register;
 mod schema_check;
 mod server_faults;
