@@ -162,6 +162,11 @@ struct ServeArgs {
     #[arg(long, env = "CR_KEEP_ALIVE_SECS", default_value_t = customer_relations::settings::DEFAULT_KEEP_ALIVE.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     keep_alive_secs: u64,
+    /// Seconds a stopping server (SIGTERM, Ctrl-C) waits for the requests
+    /// in flight; must be longer than --database-timeout-secs.
+    #[arg(long, env = "CR_SHUTDOWN_GRACE_SECS", default_value_t = customer_relations::settings::DEFAULT_SHUTDOWN_GRACE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    shutdown_grace_secs: u64,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CR_WORKERS", value_parser = positive)]
     workers: Option<usize>,
@@ -211,6 +216,12 @@ fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.shutdown_grace_secs > args.pool.database_timeout_secs,
+        "--shutdown-grace-secs ({}) must be longer than --database-timeout-secs ({}), so that every request in flight is answered before the server stops",
+        args.shutdown_grace_secs,
+        args.pool.database_timeout_secs
+    );
     let database = args.database.open(&args.pool.options())?;
     database.migrate()?;
     if args.demo {
@@ -236,6 +247,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.header_timeout = Duration::from_secs(args.header_timeout_secs);
     settings.body_timeout = Duration::from_secs(args.body_timeout_secs);
     settings.keep_alive = Duration::from_secs(args.keep_alive_secs);
+    settings.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
 
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, database)

@@ -11,6 +11,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -32,6 +33,9 @@ pub struct Settings {
     pub body_timeout: Duration,
     /// How long an idle kept-alive connection stays open.
     pub keep_alive: Duration,
+    /// How long a stopping server waits for the requests in flight; longer
+    /// than the database timeout, so that each of them gets its answer.
+    pub shutdown_grace: Duration,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
 }
@@ -49,6 +53,7 @@ impl Settings {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             keep_alive: DEFAULT_KEEP_ALIVE,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             workers: None,
         }
     }

@@ -53,6 +53,7 @@ impl Application {
         })
         .client_request_timeout(settings.header_timeout)
         .keep_alive(settings.keep_alive)
+        .shutdown_timeout(settings.shutdown_grace.as_secs())
         .listen(listener)?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);

@@ -182,6 +182,60 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 on_both_backends! {
+    /// SIGTERM while a create waits on a locked database: the create gets a
+    /// Server fault (not silence) within the database timeout, and the
+    /// server exits 0 within its grace.
+    async fn shutdown_answers_a_request_stuck_on_the_database(backend: Backend) {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+
+        let database = backend.fresh_database();
+        let server = Server::start(
+            &database.raw_url,
+            &["--demo", "--database-timeout-secs", "2", "--shutdown-grace-secs", "10"],
+        );
+        // Another writer holds the lock the create needs.
+        let _holder: Box<dyn std::any::Any> = match &database.url {
+            customer_relations::store::DatabaseUrl::Sqlite(path) => {
+                let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+                c.batch_execute("BEGIN IMMEDIATE").unwrap();
+                Box::new(c)
+            }
+            customer_relations::store::DatabaseUrl::Postgres(url) => {
+                let mut c = diesel::pg::PgConnection::establish(url).unwrap();
+                c.batch_execute("BEGIN; LOCK TABLE customer_relations IN ACCESS EXCLUSIVE MODE;")
+                    .unwrap();
+                Box::new(c)
+            }
+        };
+        let endpoint = server.endpoint.clone();
+        let stuck = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let body = reqwest::Client::new()
+                .post(&endpoint)
+                .header("Content-Type", Soap::V11.content_type())
+                .body(envelope(Soap::V11, &relation(1000, "FACEBOOK", "stuck").to_xml()))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            (body, started.elapsed())
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = std::time::Instant::now();
+        let pid = server.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let (body, took) = stuck.await.unwrap();
+        assert!(body.contains("Server") && body.contains("request id"), "{body}");
+        assert!(took < Duration::from_secs(4), "answered after {took:?}");
+        let mut server = server;
+        let status = server.child.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "stopped after {:?}", started.elapsed());
+    }
+
     /// SIGKILL in the middle of a create load: after a restart every
     /// confirmed create is there, and nothing else but what was sent.
     async fn a_crash_loses_no_confirmed_create(backend: Backend) {
@@ -412,6 +466,8 @@ fn flags_that_mean_nothing_are_refused_not_panicked_on() {
         ("--public-url", "not a url"),
         ("--public-url", "ftp://crm.example.com"),
         ("--public-url", "https://crm.example.com/?x=1"),
+        ("--shutdown-grace-secs", "0"),
+        ("--body-timeout-secs", "0"),
     ] {
         let (code, stderr) = run(&["serve", "--bind", "127.0.0.1:0", flag, value]);
         assert_eq!(code, Some(2), "{flag} {value}: {stderr}");
@@ -665,4 +721,26 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
         assert_eq!(status, 200, "{operation:?} left something behind: {body}");
     }
     server.interrupt();
+}
+
+#[test]
+fn a_grace_shorter_than_the_database_timeout_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/x.db", dir.path().display());
+    let (code, stderr) = run(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--database",
+        &url,
+        "--shutdown-grace-secs",
+        "5",
+        "--database-timeout-secs",
+        "10",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--shutdown-grace-secs (5) must be longer"),
+        "{stderr}"
+    );
 }
