@@ -31,6 +31,9 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// How long a request may spend on the database.
     pub database_timeout: std::time::Duration,
+    /// See `Settings::panic_trigger`.
+    #[cfg(debug_assertions)]
+    pub panic_trigger: bool,
     pub xml_limits: XmlLimits,
 }
 
@@ -176,7 +179,13 @@ async fn answer(
         caller: Caller::anonymous(),
         request_id: request_id(request),
         deadline: state.database_timeout,
+        #[cfg(debug_assertions)]
+        panic_on_database: state.panic_trigger && test_panic(request) == Some("database"),
     };
+    #[cfg(debug_assertions)]
+    if state.panic_trigger && test_panic(request) == Some("answering") {
+        panic!("X-Test-Panic: answering");
+    }
     match operation.run(&context, &envelope.operation).await {
         Ok(payload) => Ok(Answer {
             version,
@@ -189,6 +198,15 @@ async fn answer(
             operation: Some(operation),
         }),
     }
+}
+
+/// The test trigger's header (debug builds with the trigger on only).
+#[cfg(debug_assertions)]
+fn test_panic(request: &HttpRequest) -> Option<&str> {
+    request
+        .headers()
+        .get("X-Test-Panic")
+        .and_then(|v| v.to_str().ok())
 }
 
 /// What the Content-Type says: the SOAP version its media type stands for,

@@ -167,6 +167,11 @@ struct ServeArgs {
     #[arg(long, env = "CR_SHUTDOWN_GRACE_SECS", default_value_t = customer_relations::settings::DEFAULT_SHUTDOWN_GRACE.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     shutdown_grace_secs: u64,
+    /// Debug builds only: let the X-Test-Panic header make a request panic
+    /// (for the tests of what a panic does).
+    #[cfg(debug_assertions)]
+    #[arg(long, hide = true)]
+    panic_trigger: bool,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CR_WORKERS", value_parser = positive)]
     workers: Option<usize>,
@@ -248,6 +253,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.body_timeout = Duration::from_secs(args.body_timeout_secs);
     settings.keep_alive = Duration::from_secs(args.keep_alive_secs);
     settings.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
+    #[cfg(debug_assertions)]
+    {
+        settings.panic_trigger = args.panic_trigger;
+    }
 
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, database)

@@ -36,6 +36,11 @@ pub struct Settings {
     /// How long a stopping server waits for the requests in flight; longer
     /// than the database timeout, so that each of them gets its answer.
     pub shutdown_grace: Duration,
+    /// Debug builds only: a request with the header `X-Test-Panic:
+    /// answering` or `database` panics there, to test that a panic becomes
+    /// a Server fault and the worker survives.
+    #[cfg(debug_assertions)]
+    pub panic_trigger: bool,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
 }
@@ -54,6 +59,8 @@ impl Settings {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             keep_alive: DEFAULT_KEEP_ALIVE,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            #[cfg(debug_assertions)]
+            panic_trigger: false,
             workers: None,
         }
     }

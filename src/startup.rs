@@ -30,6 +30,8 @@ impl Application {
             max_body_bytes: settings.max_body_bytes,
             body_timeout: settings.body_timeout,
             database_timeout: settings.pool.statement_timeout,
+            #[cfg(debug_assertions)]
+            panic_trigger: settings.panic_trigger,
             xml_limits: settings.xml_limits.clone(),
         });
         let mut server = HttpServer::new(move || {

@@ -178,7 +178,13 @@ impl Operation {
         let caller = context.caller.clone();
         let request_id = context.request_id.clone();
         let access = self.access;
+        #[cfg(debug_assertions)]
+        let panic_on_database = context.panic_on_database;
         let blocking = web::block(move || {
+            #[cfg(debug_assertions)]
+            if panic_on_database {
+                panic!("X-Test-Panic: database");
+            }
             let mut session = database
                 .session()
                 .map_err(|e| server_fault(e, &request_id))?;
@@ -194,7 +200,7 @@ impl Operation {
             Ok(Ok(outcome)) => outcome?,
             Ok(Err(panicked)) => {
                 return Err(server_fault(
-                    InternalError::new(panicked.to_string()),
+                    InternalError::new(format!("the database work panicked ({panicked})")),
                     &context.request_id,
                 ));
             }
@@ -225,6 +231,10 @@ pub struct OperationContext {
     pub request_id: String,
     /// How long it may spend on the database in all.
     pub deadline: std::time::Duration,
+    /// Debug builds only: panic in the database work (see
+    /// `Settings::panic_trigger`).
+    #[cfg(debug_assertions)]
+    pub panic_on_database: bool,
 }
 
 /// The rule's work on a session, given the caller and the request id; its

@@ -182,6 +182,43 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 on_both_backends! {
+    /// A panic while answering or on the database is a Server fault naming
+    /// the request id, which the log shows; the workers survive (more
+    /// panics than workers, then normal requests). The trigger exists in
+    /// debug builds only, and only with --panic-trigger.
+    async fn a_panic_is_a_server_fault_and_the_workers_survive(backend: Backend) {
+        let database = backend.fresh_database();
+        let server = Server::start(&database.raw_url, &["--demo", "--workers", "2", "--panic-trigger"]);
+        let client = reqwest::Client::new();
+        let mut ids = Vec::new();
+        for place in ["answering", "database", "answering", "database", "answering"] {
+            let response = client
+                .post(&server.endpoint)
+                .header("Content-Type", Soap::V11.content_type())
+                .header("X-Test-Panic", place)
+                .body(envelope(Soap::V11, &get_relations_xml(1000)))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 500);
+            let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+            let body = response.text().await.unwrap();
+            assert!(body.contains("soap:Server") && body.contains(&id), "{place}: {body}");
+            ids.push(id);
+        }
+        for _ in 0..4 {
+            let listed = server.call(&get_relations_xml(1000)).await;
+            assert!(listed.contains("GetCustomerRelationsByCustomerResponse"), "{listed}");
+        }
+        let (_, log) = server.interrupt();
+        for id in ids {
+            assert!(
+                log.iter().any(|line| line.contains(&id) && line.contains("panicked")),
+                "{id}: {log:#?}"
+            );
+        }
+    }
+
     /// SIGTERM while a create waits on a locked database: the create gets a
     /// Server fault (not silence) within the database timeout, and the
     /// server exits 0 within its grace.
