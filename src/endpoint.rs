@@ -8,6 +8,7 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::{FutureExt, StreamExt};
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub body_timeout: std::time::Duration,
     /// How long a request may spend on the database.
     pub database_timeout: std::time::Duration,
+    /// Requests at the database now, and the most there may be.
+    pub at_database: Slots,
     /// See `Settings::panic_trigger`.
     #[cfg(debug_assertions)]
     pub panic_trigger: bool,
@@ -55,6 +58,41 @@ fn with_outcome(
         result,
     });
     response
+}
+
+/// A bounded count of requests at the database: beyond it a request is
+/// told to come back rather than queued, so that the ones served keep
+/// their pace.
+pub struct Slots {
+    taken: AtomicUsize,
+    max: usize,
+}
+
+impl Slots {
+    pub fn new(max: usize) -> Self {
+        Self {
+            taken: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// A slot, given back when dropped; `None` when all are taken.
+    fn take(&self) -> Option<Slot<'_>> {
+        self.taken
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |taken| {
+                (taken < self.max).then_some(taken + 1)
+            })
+            .ok()
+            .map(|_| Slot(&self.taken))
+    }
+}
+
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// A request refused by one of the steps: the fault, in the SOAP version
@@ -186,6 +224,15 @@ async fn answer(
     if state.panic_trigger && test_panic(request) == Some("answering") {
         panic!("X-Test-Panic: answering");
     }
+    let Some(_slot) = state.at_database.take() else {
+        return Err(Refusal {
+            version,
+            fault: Fault::Busy {
+                retry_after_secs: 1,
+            },
+            operation: Some(operation),
+        });
+    };
     match operation.run(&context, &envelope.operation).await {
         Ok(payload) => Ok(Answer {
             version,

@@ -167,6 +167,13 @@ struct ServeArgs {
     #[arg(long, env = "CR_SHUTDOWN_GRACE_SECS", default_value_t = customer_relations::settings::DEFAULT_SHUTDOWN_GRACE.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     shutdown_grace_secs: u64,
+    /// The most requests at the database at once (running or waiting for a
+    /// connection); more get a busy Server fault, HTTP 503 with Retry-After.
+    #[arg(long, env = "CR_MAX_DATABASE_REQUESTS", default_value_t = customer_relations::settings::DEFAULT_MAX_DATABASE_REQUESTS, value_parser = positive)]
+    max_database_requests: usize,
+    /// The most client connections kept open; more wait to be accepted.
+    #[arg(long, env = "CR_MAX_CONNECTIONS", default_value_t = customer_relations::settings::DEFAULT_MAX_CONNECTIONS, value_parser = positive)]
+    max_connections: usize,
     /// Debug builds only: let the X-Test-Panic header make a request panic
     /// (for the tests of what a panic does).
     #[cfg(debug_assertions)]
@@ -253,6 +260,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.body_timeout = Duration::from_secs(args.body_timeout_secs);
     settings.keep_alive = Duration::from_secs(args.keep_alive_secs);
     settings.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
+    settings.max_database_requests = args.max_database_requests;
+    settings.max_connections = args.max_connections;
     #[cfg(debug_assertions)]
     {
         settings.panic_trigger = args.panic_trigger;

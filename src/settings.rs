@@ -12,6 +12,8 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+pub const DEFAULT_MAX_DATABASE_REQUESTS: usize = 64;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -36,6 +38,11 @@ pub struct Settings {
     /// How long a stopping server waits for the requests in flight; longer
     /// than the database timeout, so that each of them gets its answer.
     pub shutdown_grace: Duration,
+    /// The most requests at the database at once, running or waiting for a
+    /// connection; more get a busy fault (503) at once.
+    pub max_database_requests: usize,
+    /// The most client connections the server keeps open (all workers).
+    pub max_connections: usize,
     /// Debug builds only: a request with the header `X-Test-Panic:
     /// answering` or `database` panics there, to test that a panic becomes
     /// a Server fault and the worker survives.
@@ -59,6 +66,8 @@ impl Settings {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             keep_alive: DEFAULT_KEEP_ALIVE,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            max_database_requests: DEFAULT_MAX_DATABASE_REQUESTS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             #[cfg(debug_assertions)]
             panic_trigger: false,
             workers: None,

@@ -30,9 +30,14 @@ impl Application {
             max_body_bytes: settings.max_body_bytes,
             body_timeout: settings.body_timeout,
             database_timeout: settings.pool.statement_timeout,
+            at_database: endpoint::Slots::new(settings.max_database_requests),
             #[cfg(debug_assertions)]
             panic_trigger: settings.panic_trigger,
             xml_limits: settings.xml_limits.clone(),
+        });
+        // actix counts connections per worker.
+        let workers = settings.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
@@ -56,6 +61,7 @@ impl Application {
         .client_request_timeout(settings.header_timeout)
         .keep_alive(settings.keep_alive)
         .shutdown_timeout(settings.shutdown_grace.as_secs())
+        .max_connections(settings.max_connections.div_ceil(workers).max(1))
         .listen(listener)?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);

@@ -58,6 +58,9 @@ pub enum Fault {
     Typed(TypedFault),
     /// The server failed. Says nothing but the request id.
     Server { request_id: String },
+    /// Too many requests are waiting for the database: come back later.
+    /// A Server fault with HTTP 503 and `Retry-After`.
+    Busy { retry_after_secs: u64 },
 }
 
 impl Fault {
@@ -83,6 +86,7 @@ impl Fault {
             Self::Client { .. } => "Client",
             Self::Typed(e) => e.name,
             Self::Server { .. } => "Server",
+            Self::Busy { .. } => "Busy",
         }
     }
 
@@ -106,6 +110,9 @@ impl Fault {
             Self::Server { request_id } => format!(
                 "The server could not process the request. Quote request id {request_id} when reporting it."
             ),
+            Self::Busy { retry_after_secs } => {
+                format!("The service is busy; retry in {retry_after_secs} s.")
+            }
         }
     }
 
@@ -115,8 +122,8 @@ impl Fault {
             (Self::MustUnderstand(_), _) => "MustUnderstand",
             (Self::Client { .. } | Self::Typed(_), SoapVersion::V11) => "Client",
             (Self::Client { .. } | Self::Typed(_), SoapVersion::V12) => "Sender",
-            (Self::Server { .. }, SoapVersion::V11) => "Server",
-            (Self::Server { .. }, SoapVersion::V12) => "Receiver",
+            (Self::Server { .. } | Self::Busy { .. }, SoapVersion::V11) => "Server",
+            (Self::Server { .. } | Self::Busy { .. }, SoapVersion::V12) => "Receiver",
         }
     }
 
@@ -131,6 +138,7 @@ impl Fault {
                 _,
             ) => *s,
             (Self::Client { .. } | Self::Typed(_), SoapVersion::V12) => StatusCode::BAD_REQUEST,
+            (Self::Busy { .. }, _) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -249,13 +257,19 @@ impl ResponseError for SoapError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .insert_header(ContentType(
-                self.version
-                    .content_type()
-                    .parse()
-                    .expect("a valid media type"),
-            ))
-            .body(self.to_xml())
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header(ContentType(
+            self.version
+                .content_type()
+                .parse()
+                .expect("a valid media type"),
+        ));
+        if let Fault::Busy { retry_after_secs } = self.fault {
+            response.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                retry_after_secs.to_string(),
+            ));
+        }
+        response.body(self.to_xml())
     }
 }
