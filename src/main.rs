@@ -11,7 +11,7 @@ use customer_relations::operations::Service;
 use customer_relations::settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
 use customer_relations::soap::XmlLimits;
 use customer_relations::startup::Application;
-use customer_relations::store::{Database, DatabaseUrl, PoolOptions};
+use customer_relations::store::{Database, DatabaseUrl, PoolOptions, SqliteSynchronous};
 
 /// SOAP service for customer relations, compatible with Infosoft's Customer
 /// Relation API.
@@ -77,6 +77,10 @@ struct PoolArgs {
     #[arg(long, env = "CR_DATABASE_TIMEOUT_SECS", default_value_t = PoolOptions::default().statement_timeout.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
     database_timeout_secs: u64,
+    /// When SQLite confirms a write: full (after the disk has it; survives
+    /// a power loss) or normal (survives a crash of the service only).
+    #[arg(long, env = "CR_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
+    sqlite_synchronous: String,
 }
 
 impl PoolArgs {
@@ -85,6 +89,11 @@ impl PoolArgs {
             max_size: self.pool_size,
             connection_timeout: Duration::from_secs(self.pool_timeout_secs),
             statement_timeout: Duration::from_secs(self.database_timeout_secs),
+            sqlite_synchronous: if self.sqlite_synchronous == "normal" {
+                SqliteSynchronous::Normal
+            } else {
+                SqliteSynchronous::Full
+            },
         }
     }
 }

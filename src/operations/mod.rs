@@ -178,6 +178,7 @@ impl Operation {
         let caller = context.caller.clone();
         let request_id = context.request_id.clone();
         let access = self.access;
+        let deadline = std::time::Instant::now() + context.deadline;
         #[cfg(debug_assertions)]
         let panic_on_database = context.panic_on_database;
         let blocking = web::block(move || {
@@ -185,11 +186,9 @@ impl Operation {
             if panic_on_database {
                 panic!("X-Test-Panic: database");
             }
-            let mut session = database
-                .session()
-                .map_err(|e| server_fault(e, &request_id))?;
-            session
-                .run(access, |store| work(store, &caller, &request_id))
+            let id = request_id.clone();
+            database
+                .run(access, deadline, move |store| work(store, &caller, &id))
                 .map_err(|e| server_fault(e, &request_id))?
         });
         // A database that stops answering must not hold the client: past

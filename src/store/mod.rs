@@ -10,6 +10,7 @@
 
 mod bulk_load;
 mod database_url;
+mod group_commit;
 mod migrations;
 mod register_store;
 mod relation_store;
@@ -43,6 +44,29 @@ pub struct PoolOptions {
     /// and the basis of libpq's TCP keepalive and user timeout, so that a
     /// silent network ends in an error rather than a hang.
     pub statement_timeout: Duration,
+    /// When SQLite confirms a commit (see [`SqliteSynchronous`]).
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// When SQLite confirms a commit, in WAL mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSynchronous {
+    /// After the log is flushed to the disk: a confirmed write survives a
+    /// power loss or an operating system crash, as on PostgreSQL.
+    #[default]
+    Full,
+    /// Before: a confirmed write survives a crash of the service, but the
+    /// last ones may be lost if the machine goes down.
+    Normal,
+}
+
+impl SqliteSynchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
 }
 
 impl Default for PoolOptions {
@@ -51,6 +75,7 @@ impl Default for PoolOptions {
             max_size: 8,
             connection_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
+            sqlite_synchronous: SqliteSynchronous::default(),
         }
     }
 }
@@ -133,6 +158,8 @@ pub struct Database {
     pools: Pools,
     reachable: Arc<Reachability>,
     connection_timeout: Duration,
+    /// SQLite's writes go to one writer, which commits them in groups.
+    writer: Option<Arc<group_commit::Writer>>,
 }
 
 /// Whether the last attempt to open a connection failed, and why.
@@ -163,6 +190,7 @@ impl Reachability {
 struct Setup {
     reachable: Arc<Reachability>,
     statement_timeout: Duration,
+    sqlite_synchronous: SqliteSynchronous,
 }
 
 impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Setup {
@@ -171,8 +199,9 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Setup {
         conn.batch_execute(&format!(
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
              PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;"
+             PRAGMA synchronous = {};
+             PRAGMA foreign_keys = ON;",
+            self.sqlite_synchronous.pragma()
         ))
         .map_err(diesel::r2d2::Error::QueryError)?;
         self.reachable.connected();
@@ -228,6 +257,7 @@ impl Database {
             Box::new(Setup {
                 reachable: reachable.clone(),
                 statement_timeout: options.statement_timeout,
+                sqlite_synchronous: options.sqlite_synchronous,
             })
         };
         let pools = match url {
@@ -246,7 +276,8 @@ impl Database {
                 Pools::Sqlite(
                     Pool::builder()
                         .error_handler(Box::new(QuietErrors(reachable.clone())))
-                        .max_size(options.max_size)
+                        // One more, which the writer keeps.
+                        .max_size(options.max_size + 1)
                         .connection_timeout(options.connection_timeout)
                         .connection_customizer(setup())
                         .build(manager)?,
@@ -265,11 +296,47 @@ impl Database {
                 )
             }
         };
+        let writer = match &pools {
+            Pools::Sqlite(pool) => {
+                let pool = pool.clone();
+                Some(group_commit::Writer::start(move || {
+                    pool.get()
+                        .map(|c| DbConnection(Pooled::Sqlite(c)))
+                        .map_err(InternalError::new)
+                }))
+            }
+            Pools::Postgres(_) => None,
+        };
         Ok(Self {
             pools,
             reachable,
             connection_timeout: options.connection_timeout,
+            writer,
         })
+    }
+
+    /// Runs `work` on the store: a read on a connection of its own; a write
+    /// in a transaction whose commit is checked, and confirmed (`Ok`) only
+    /// when the commit succeeded. On SQLite the writes of concurrent
+    /// requests share a transaction, each in its own savepoint, and one
+    /// commit (see `group_commit`); on PostgreSQL each has its own. Work
+    /// that fails is rolled back, so a refused request changes nothing.
+    /// Blocking: call it off the async workers.
+    /// A write still queued at `deadline` does not run.
+    pub fn run<T, E>(
+        &self,
+        access: Access,
+        deadline: std::time::Instant,
+        work: impl FnOnce(&mut dyn RelationStore) -> Result<T, E> + Send + 'static,
+    ) -> Result<Result<T, E>, InternalError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        match (&self.writer, access) {
+            (Some(writer), Access::Write) => writer.run(deadline, work),
+            _ => self.session()?.run(access, work),
+        }
     }
 
     fn connection(&self) -> Result<DbConnection, diesel::r2d2::PoolError> {
@@ -361,5 +428,42 @@ impl Database {
             Rollback::Refused(e) => e,
             Rollback::Database(e) => internal(e).into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Integer;
+
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct Synchronous {
+        #[diesel(sql_type = Integer)]
+        synchronous: i32,
+    }
+
+    fn synchronous(options: &PoolOptions) -> i32 {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("s.db"));
+        let database = Database::open(&url, options).unwrap();
+        let mut conn = database.connection().unwrap();
+        let Conn::Sqlite(c) = conn.conn() else {
+            unreachable!("a SQLite URL")
+        };
+        diesel::sql_query("PRAGMA synchronous")
+            .get_result::<Synchronous>(c)
+            .unwrap()
+            .synchronous
+    }
+
+    #[test]
+    fn sqlite_confirms_a_write_once_the_disk_has_it_unless_told_otherwise() {
+        assert_eq!(synchronous(&PoolOptions::default()), 2, "FULL");
+        let normal = PoolOptions {
+            sqlite_synchronous: SqliteSynchronous::Normal,
+            ..PoolOptions::default()
+        };
+        assert_eq!(synchronous(&normal), 1, "NORMAL");
     }
 }

@@ -781,3 +781,44 @@ fn a_grace_shorter_than_the_database_timeout_is_refused() {
         "{stderr}"
     );
 }
+
+/// 2,000 idle connections: health checks and requests still get through
+/// promptly, and the server's resident memory stays bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thousands_of_idle_connections_do_not_crowd_out_requests() {
+    use crate::overload::resident_kib;
+
+    let database = Backend::Sqlite.fresh_database();
+    let server = Server::start(&database.raw_url, &["--demo", "--max-connections", "4096"]);
+    let address = server
+        .endpoint
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let before = resident_kib(server.child.id());
+    let mut idle = Vec::new();
+    for _ in 0..2_000 {
+        idle.push(tokio::net::TcpStream::connect(&address).await.unwrap());
+    }
+    let started = std::time::Instant::now();
+    let health = reqwest::get(format!("http://{address}/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let listed = server.call(&get_relations_xml(1000)).await;
+    assert!(
+        listed.contains("GetCustomerRelationsByCustomerResponse"),
+        "{listed}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let grown = resident_kib(server.child.id()).saturating_sub(before);
+    assert!(grown < 64 * 1024, "resident memory grew by {grown} KiB");
+    drop(idle);
+    server.interrupt();
+}

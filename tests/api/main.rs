@@ -13,7 +13,7 @@ mod import;
 mod limits;
 mod operations;
 mod outage;
-mod overload;
+pub mod overload;
 mod register;
 mod schema_check;
 mod server_faults;

@@ -123,6 +123,7 @@ async fn service_behind_proxy() -> (String, Proxy, crate::helpers::FreshDatabase
         max_size: 4,
         connection_timeout: Duration::from_secs(2),
         statement_timeout: Duration::from_secs(2),
+        ..PoolOptions::default()
     };
     let database = Database::open(&proxied, &options).unwrap();
     let mut settings = Settings::new("127.0.0.1:0", proxied);

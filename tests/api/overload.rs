@@ -70,42 +70,21 @@ on_both_backends! {
         app.create(&relation(1000, "FACEBOOK", "after"))
             .await
             .assert_ok("CreateCustomerRelationResponse");
+        // On SQLite a write still queued at its deadline never runs, so the
+        // two that got a Server fault were not stored later. (PostgreSQL
+        // cancels it at its statement timeout; one that was already
+        // committing may land: README, "Operations".)
+        if matches!(backend, Backend::Sqlite) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let listed = app.get_relations(1000).await.body;
+            assert!(!listed.contains(">busy-"), "a faulted create was stored: {listed}");
+        }
     }
 }
 
-/// 2,000 idle connections: health checks and requests still get through
-/// promptly, and the server's memory stays bounded.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn thousands_of_idle_connections_do_not_crowd_out_requests() {
-    let app = spawn_with(&Backend::Sqlite, |s| s.max_connections = 4096).await;
-    let address = app.address.trim_start_matches("http://").to_owned();
-    let rss_before = resident_kib();
-    let mut idle = Vec::new();
-    for _ in 0..2_000 {
-        idle.push(tokio::net::TcpStream::connect(&address).await.unwrap());
-    }
-    let started = Instant::now();
-    let health = reqwest::get(format!("{}/health", app.address))
-        .await
-        .unwrap();
-    assert_eq!(health.status(), 200);
-    app.get_relations(1000)
-        .await
-        .assert_ok("GetCustomerRelationsByCustomerResponse");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
-    // The server runs in this process: its growth is this process's.
-    let grown = resident_kib().saturating_sub(rss_before);
-    assert!(grown < 100 * 1024, "resident memory grew by {grown} KiB");
-    drop(idle);
-}
-
-/// This process's resident memory, in KiB.
-fn resident_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A process's resident memory, in KiB.
+pub fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap()
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))

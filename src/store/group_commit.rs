@@ -1,0 +1,228 @@
+//! Group commit for SQLite: one writer thread runs the writes of many
+//! requests in one transaction, each in a savepoint of its own, and commits
+//! them with one flush to the disk. With `synchronous = FULL` a commit
+//! waits for the disk, so sharing it is what keeps writes fast without
+//! weakening what a confirmation means; one writer also ends the contention
+//! of several connections for SQLite's single write lock.
+//!
+//! Each write keeps its own outcome: a refused one is rolled back to its
+//! savepoint, a panicking one too; the others commit. Nobody is answered
+//! before the commit: if it fails, every write of the group gets the error
+//! and nothing of the group is stored.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::sqlite::SqliteConnection;
+
+use super::{DbConnection, Pooled, RelationStore, internal};
+use crate::vocabulary::InternalError;
+
+/// The most writes one transaction takes.
+const MAX_GROUP: usize = 64;
+
+/// One request's write, on its way to the writer.
+trait Job: Send {
+    /// Runs the write; whether it succeeded (kept) or failed (rolled back),
+    /// and how to answer once the group's commit is known.
+    fn run(self: Box<Self>, store: &mut dyn RelationStore) -> (bool, Box<dyn Answer>);
+    /// The write did not run: the group could not begin, or the request
+    /// has stopped waiting.
+    fn fail(self: Box<Self>, error: InternalError);
+    /// Whether the request has stopped waiting for it: then it must not run,
+    /// since nobody would learn that it was stored.
+    fn expired(&self) -> bool;
+}
+
+/// Answers a write after the commit: its outcome, or the commit's error.
+trait Answer: Send {
+    fn answer(self: Box<Self>, commit: Result<(), String>);
+}
+
+type Reply<T, E> = SyncSender<Result<Result<T, E>, InternalError>>;
+
+struct Write<F, T, E> {
+    work: F,
+    reply: Reply<T, E>,
+    deadline: Instant,
+}
+
+struct Outcome<T, E> {
+    outcome: Result<T, E>,
+    reply: Reply<T, E>,
+}
+
+impl<F, T, E> Job for Write<F, T, E>
+where
+    F: FnOnce(&mut dyn RelationStore) -> Result<T, E> + Send,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    fn run(self: Box<Self>, store: &mut dyn RelationStore) -> (bool, Box<dyn Answer>) {
+        let outcome = (self.work)(store);
+        let succeeded = outcome.is_ok();
+        (
+            succeeded,
+            Box::new(Outcome {
+                outcome,
+                reply: self.reply,
+            }),
+        )
+    }
+
+    fn fail(self: Box<Self>, error: InternalError) {
+        let _ = self.reply.send(Err(error));
+    }
+
+    fn expired(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+}
+
+impl<T: Send, E: Send> Answer for Outcome<T, E> {
+    fn answer(self: Box<Self>, commit: Result<(), String>) {
+        let _ = self.reply.send(match commit {
+            Ok(()) => Ok(self.outcome),
+            Err(error) => Err(InternalError::new(error)),
+        });
+    }
+}
+
+/// The writer: where SQLite writes go.
+pub(super) struct Writer {
+    jobs: Mutex<mpsc::Sender<Box<dyn Job>>>,
+}
+
+impl Writer {
+    /// Starts the writer thread, which takes its connections from `connect`.
+    pub fn start(
+        connect: impl Fn() -> Result<DbConnection, InternalError> + Send + 'static,
+    ) -> Arc<Self> {
+        let (jobs, queue) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_groups(queue, connect))
+            .expect("the writer thread starts");
+        Arc::new(Self {
+            jobs: Mutex::new(jobs),
+        })
+    }
+
+    /// Runs `work` in the next group, unless `deadline` passes first;
+    /// blocks until the group committed.
+    pub fn run<T, E>(
+        &self,
+        deadline: Instant,
+        work: impl FnOnce(&mut dyn RelationStore) -> Result<T, E> + Send + 'static,
+    ) -> Result<Result<T, E>, InternalError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let job: Box<dyn Job> = Box::new(Write {
+            work,
+            reply,
+            deadline,
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .map_err(|_| InternalError::new("the SQLite writer has stopped"))?;
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(InternalError::new("the write panicked")))
+    }
+}
+
+fn write_groups(
+    queue: Receiver<Box<dyn Job>>,
+    connect: impl Fn() -> Result<DbConnection, InternalError>,
+) {
+    let mut connection: Option<DbConnection> = None;
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let conn = match connection.take().map_or_else(&connect, Ok) {
+            Ok(conn) => connection.insert(conn),
+            Err(error) => {
+                let message = error.to_string();
+                for job in group {
+                    job.fail(InternalError::new(message.clone()));
+                }
+                continue;
+            }
+        };
+        if !write_group(conn, group) {
+            // After a failed commit, start again on a fresh connection.
+            connection = None;
+        }
+    }
+}
+
+/// Runs one group; whether its commit succeeded.
+fn write_group(conn: &mut DbConnection, group: Vec<Box<dyn Job>>) -> bool {
+    if let Err(error) = with_sqlite(conn, |c| {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+    }) {
+        let message = error.to_string();
+        for job in group {
+            job.fail(InternalError::new(message.clone()));
+        }
+        return false;
+    }
+    let mut answers = Vec::with_capacity(group.len());
+    for job in group {
+        if job.expired() {
+            job.fail(InternalError::new(
+                "the write waited for the database past its deadline",
+            ));
+            continue;
+        }
+        if let Err(error) = with_sqlite(conn, AnsiTransactionManager::begin_transaction) {
+            job.fail(error);
+            continue;
+        }
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(&mut *conn)));
+        let kept = matches!(ran, Ok((true, _)));
+        let ended = if kept {
+            with_sqlite(conn, AnsiTransactionManager::commit_transaction)
+        } else {
+            with_sqlite(conn, AnsiTransactionManager::rollback_transaction)
+        };
+        match (ran, ended) {
+            (Ok((_, answer)), Ok(())) => answers.push(answer),
+            (Ok((_, answer)), Err(error)) => answer.answer(Err(error.to_string())),
+            // A panicking write dropped its reply: its request learns it.
+            (Err(_), _) => {}
+        }
+    }
+    let committed = with_sqlite(conn, AnsiTransactionManager::commit_transaction)
+        .map_err(|error| error.to_string());
+    let succeeded = committed.is_ok();
+    for answer in answers {
+        answer.answer(committed.clone());
+    }
+    succeeded
+}
+
+fn with_sqlite<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut SqliteConnection) -> diesel::QueryResult<T>,
+) -> Result<T, InternalError> {
+    match &mut conn.0 {
+        Pooled::Sqlite(c) => f(c).map_err(internal),
+        Pooled::Postgres(_) => Err(InternalError::new(
+            "group commit is for SQLite connections only",
+        )),
+    }
+}
