@@ -12,7 +12,7 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-pub const DEFAULT_MAX_DATABASE_REQUESTS: usize = 64;
+pub const DEFAULT_MAX_DATABASE_REQUESTS: usize = 1024;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 #[derive(Debug, Clone)]
