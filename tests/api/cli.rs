@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use crate::helpers::{Backend, SOAP11, Soap, envelope, get_relations_xml, relation};
+use crate::helpers::{Backend, SOAP11, Soap, envelope, get_relations_xml, post_soap, relation};
 
 const BIN: &str = env!("CARGO_BIN_EXE_customer-relations");
 
@@ -223,41 +223,17 @@ on_both_backends! {
     /// Server fault (not silence) within the database timeout, and the
     /// server exits 0 within its grace.
     async fn shutdown_answers_a_request_stuck_on_the_database(backend: Backend) {
-        use diesel::Connection;
-        use diesel::connection::SimpleConnection;
-
         let database = backend.fresh_database();
         let server = Server::start(
             &database.raw_url,
             &["--demo", "--database-timeout-secs", "2", "--shutdown-grace-secs", "10"],
         );
         // Another writer holds the lock the create needs.
-        let _holder: Box<dyn std::any::Any> = match &database.url {
-            customer_relations::store::DatabaseUrl::Sqlite(path) => {
-                let mut c = diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
-                c.batch_execute("BEGIN IMMEDIATE").unwrap();
-                Box::new(c)
-            }
-            customer_relations::store::DatabaseUrl::Postgres(url) => {
-                let mut c = diesel::pg::PgConnection::establish(url).unwrap();
-                c.batch_execute("BEGIN; LOCK TABLE customer_relations IN ACCESS EXCLUSIVE MODE;")
-                    .unwrap();
-                Box::new(c)
-            }
-        };
+        let _holder = crate::overload::hold_write_lock(&database);
         let endpoint = server.endpoint.clone();
         let stuck = tokio::spawn(async move {
             let started = std::time::Instant::now();
-            let body = reqwest::Client::new()
-                .post(&endpoint)
-                .header("Content-Type", Soap::V11.content_type())
-                .body(envelope(Soap::V11, &relation(1000, "FACEBOOK", "stuck").to_xml()))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let (_, body) = post_soap(&endpoint, &relation(1000, "FACEBOOK", "stuck").to_xml()).await;
             (body, started.elapsed())
         });
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -659,16 +635,7 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
             .operations()
             .filter(|op| op.access() == Access::Write)
         {
-            let body = client
-                .post(&endpoint)
-                .header("Content-Type", Soap::V11.content_type())
-                .body(envelope(Soap::V11, &operation.example_request()))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let (_, body) = post_soap(&endpoint, &operation.example_request()).await;
             if server_fault(&body) {
                 refused_writes.push((service, operation));
             } else {
@@ -726,19 +693,11 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
         String::from_utf8_lossy(&out.stderr)
     );
     let server = Server::start(&database.raw_url, &[]);
-    let imported = reqwest::Client::new()
-        .post(server.endpoint.replace("CustomerRelationService", "CustomerRegisterService"))
-        .header("Content-Type", Soap::V11.content_type())
-        .body(envelope(
-            Soap::V11,
-            r#"<GetCustomer xmlns="urn:customer-relations:register:v1"><CustomerNumber>20000</CustomerNumber></GetCustomer>"#,
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, imported) = post_soap(
+        &server.endpoint.replace("CustomerRelationService", "CustomerRegisterService"),
+        r#"<GetCustomer xmlns="urn:customer-relations:register:v1"><CustomerNumber>20000</CustomerNumber></GetCustomer>"#,
+    )
+    .await;
     assert!(imported.contains("CustomerNotFoundFault"), "{imported}");
 
     // A refused write changed nothing, so it succeeds now as it would have.
@@ -746,15 +705,7 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
         let endpoint = server
             .endpoint
             .replace("CustomerRelationService", service.name());
-        let response = client
-            .post(&endpoint)
-            .header("Content-Type", Soap::V11.content_type())
-            .body(envelope(Soap::V11, &operation.example_request()))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body = response.text().await.unwrap();
+        let (status, body) = post_soap(&endpoint, &operation.example_request()).await;
         assert_eq!(status, 200, "{operation:?} left something behind: {body}");
     }
     server.interrupt();

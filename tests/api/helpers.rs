@@ -228,6 +228,21 @@ async fn spawn(backend: &Backend, demo: bool, configure: impl FnOnce(&mut Settin
     }
 }
 
+/// Posts `payload` in a SOAP 1.1 envelope to `endpoint` (any server, e.g.
+/// one started from the command line); (status, body). Waits at most 30 s.
+pub async fn post_soap(endpoint: &str, payload: &str) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(endpoint)
+        .header("Content-Type", Soap::V11.content_type())
+        .body(envelope(Soap::V11, payload))
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("a body"))
+}
+
 /// Text for XML content.
 pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")

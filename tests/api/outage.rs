@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::{Backend, Soap, envelope, get_relations_xml, relation};
+use crate::helpers::{Backend, get_relations_xml, post_soap, relation};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -138,20 +138,11 @@ async fn service_behind_proxy() -> (String, Proxy, crate::helpers::FreshDatabase
 /// Sends a create; (its Id if confirmed, the body, how long it took).
 async fn create(address: &str, reference: &str) -> (Option<i64>, String, Duration) {
     let started = Instant::now();
-    let body = reqwest::Client::new()
-        .post(format!("{address}/CustomerRelationService"))
-        .header("Content-Type", Soap::V11.content_type())
-        .body(envelope(
-            Soap::V11,
-            &relation(1000, "FACEBOOK", reference).to_xml(),
-        ))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, body) = post_soap(
+        &format!("{address}/CustomerRelationService"),
+        &relation(1000, "FACEBOOK", reference).to_xml(),
+    )
+    .await;
     let id = body
         .split("<Id>")
         .nth(1)
@@ -172,6 +163,17 @@ async fn health(address: &str) -> (u16, String, Duration) {
     (status, response.text().await.unwrap(), started.elapsed())
 }
 
+/// Five creates while all is well, each confirmed.
+async fn confirmed_before(address: &str) -> Vec<String> {
+    let mut confirmed = Vec::new();
+    for n in 0..5 {
+        let reference = format!("before-{n}");
+        assert!(create(address, &reference).await.0.is_some());
+        confirmed.push(reference);
+    }
+    confirmed
+}
+
 /// Creates until one is confirmed again (at most 20 s).
 async fn recovers(address: &str, confirmed: &mut Vec<String>) {
     let started = Instant::now();
@@ -187,16 +189,11 @@ async fn recovers(address: &str, confirmed: &mut Vec<String>) {
 }
 
 async fn all_stored(address: &str, confirmed: &[String]) {
-    let listed = reqwest::Client::new()
-        .post(format!("{address}/CustomerRelationService"))
-        .header("Content-Type", Soap::V11.content_type())
-        .body(envelope(Soap::V11, &get_relations_xml(1000)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, listed) = post_soap(
+        &format!("{address}/CustomerRelationService"),
+        &get_relations_xml(1000),
+    )
+    .await;
     for reference in confirmed {
         assert!(
             listed.contains(&format!(">{reference}<")),
@@ -209,12 +206,7 @@ async fn all_stored(address: &str, confirmed: &[String]) {
 #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
 async fn a_database_that_refuses_connections_gets_prompt_faults_and_recovers() {
     let (address, proxy, _database) = service_behind_proxy().await;
-    let mut confirmed = Vec::new();
-    for n in 0..5 {
-        let reference = format!("before-{n}");
-        assert!(create(&address, &reference).await.0.is_some());
-        confirmed.push(reference);
-    }
+    let mut confirmed = confirmed_before(&address).await;
     proxy.set(Mode::Refuse);
     for n in 0..5 {
         let (id, body, took) = create(&address, &format!("during-{n}")).await;
@@ -242,12 +234,7 @@ async fn a_database_that_refuses_connections_gets_prompt_faults_and_recovers() {
 #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
 async fn a_silent_database_gets_faults_in_time_and_recovers() {
     let (address, proxy, _database) = service_behind_proxy().await;
-    let mut confirmed = Vec::new();
-    for n in 0..5 {
-        let reference = format!("before-{n}");
-        assert!(create(&address, &reference).await.0.is_some());
-        confirmed.push(reference);
-    }
+    let mut confirmed = confirmed_before(&address).await;
     proxy.set(Mode::Silent);
     let during = futures_util::future::join_all((0..3).map(|n| {
         let address = address.clone();

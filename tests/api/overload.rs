@@ -9,7 +9,7 @@ use futures_util::future::join_all;
 use crate::helpers::{Backend, Soap, envelope, relation, spawn_with};
 
 /// Holds the lock every create needs, until dropped.
-fn hold_write_lock(database: &crate::helpers::FreshDatabase) -> Box<dyn std::any::Any + Send> {
+pub fn hold_write_lock(database: &crate::helpers::FreshDatabase) -> Box<dyn std::any::Any + Send> {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
     match &database.url {
