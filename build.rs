@@ -1,6 +1,7 @@
 //! Tells the test suite what this machine can run, so that a test it cannot
 //! run is reported as ignored, never as passed: the PostgreSQL variants need
-//! `TEST_POSTGRES_URL`, the schema check needs `xmllint`. With `CI=true`
+//! `TEST_POSTGRES_URL`, the schema check needs `xmllint`, the failover test
+//! PostgreSQL's server binaries. With `CI=true`
 //! both count as present, so that on CI a missing one fails the tests rather
 //! than leaving them out.
 
@@ -9,6 +10,7 @@ use std::process::Command;
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
     println!("cargo::rustc-check-cfg=cfg(xmllint)");
+    println!("cargo::rustc-check-cfg=cfg(postgres_binaries)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=TEST_POSTGRES_URL");
     println!("cargo::rerun-if-env-changed=CI");
@@ -24,5 +26,15 @@ fn main() {
         .is_ok_and(|out| out.status.success());
     if ci || xmllint {
         println!("cargo::rustc-cfg=xmllint");
+    }
+    // The failover test builds a cluster of its own with the server's
+    // binaries (initdb, pg_ctl, pg_basebackup).
+    let server_binaries = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+        versions
+            .flatten()
+            .any(|v| v.path().join("bin/pg_basebackup").exists())
+    });
+    if ci || server_binaries {
+        println!("cargo::rustc-cfg=postgres_binaries");
     }
 }

@@ -11,15 +11,15 @@ use crate::helpers::{Backend, SOAP11, Soap, envelope, get_relations_xml, post_so
 
 const BIN: &str = env!("CARGO_BIN_EXE_customer-relations");
 
-struct Server {
-    child: Child,
-    endpoint: String,
+pub struct Server {
+    pub child: Child,
+    pub endpoint: String,
     stderr: mpsc::Receiver<String>,
 }
 
 impl Server {
     /// `serve --bind 127.0.0.1:0` on `database`; waits for the listen line.
-    fn start(database: &str, extra: &[&str]) -> Self {
+    pub fn start(database: &str, extra: &[&str]) -> Self {
         Self::start_with(database, extra, |_| {})
     }
 
@@ -71,7 +71,7 @@ impl Server {
         }
     }
 
-    async fn call(&self, payload: &str) -> String {
+    pub async fn call(&self, payload: &str) -> String {
         self.call_with(&reqwest::Client::new(), payload).await
     }
 
@@ -90,7 +90,7 @@ impl Server {
     }
 
     /// Ctrl-C, then the exit status.
-    fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    pub fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-INT", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();

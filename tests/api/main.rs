@@ -4,10 +4,11 @@
 #[macro_use]
 mod helpers;
 
-mod cli;
+pub mod cli;
 mod concurrency;
 mod durability;
 mod envelopes;
+mod failover;
 mod fuzz_properties;
 mod import;
 mod limits;
