@@ -1,0 +1,14 @@
+-- CreateCustomerRelation with a reference no other request uses: each wrk
+-- thread numbers its own, after a prefix from $PREFIX and the time, so a
+-- duplicate never measures the fault path instead.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("prefix", (os.getenv("PREFIX") or "p") .. "t" .. threads .. "-" .. os.time())
+end
+local counter = 0
+function request()
+  counter = counter + 1
+  local body = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><CreateCustomerRelation xmlns="urn:customer-relations:v1"><CustomerRelation><CustomerNumber>1000</CustomerNumber><RelationTypeCode>FACEBOOK</RelationTypeCode><Reference>' .. prefix .. '-' .. counter .. '</Reference></CustomerRelation></CreateCustomerRelation></s:Body></s:Envelope>'
+  return wrk.format("POST", "/CustomerRelationService", {["Content-Type"] = "text/xml"}, body)
+end

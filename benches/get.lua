@@ -1,0 +1,4 @@
+-- GetCustomerRelationsByCustomer of customer 1001 (see scale-out.sh).
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "text/xml"
+wrk.body = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><GetCustomerRelationsByCustomer xmlns="urn:customer-relations:v1"><CustomerNumber>1001</CustomerNumber></GetCustomerRelationsByCustomer></s:Body></s:Envelope>'
