@@ -1,7 +1,8 @@
 //! Failover with nothing lost: a real two-node PostgreSQL cluster on this
 //! machine (a primary and a synchronous streaming standby, each on its own
-//! port in a temporary folder), the service on libpq's multi-host URL, a
-//! create load, the primary stopped hard, the standby promoted (README,
+//! port in a temporary folder), two instances of the service on libpq's
+//! multi-host URL, a create load that reads each create back through the
+//! other instance, the primary stopped hard, the standby promoted (README,
 //! "High availability").
 
 use std::path::{Path, PathBuf};
@@ -258,11 +259,20 @@ async fn a_primary_killed_under_load_loses_no_confirmed_create() {
             "2",
         ],
     );
-    let endpoint = server.endpoint.clone();
+    let other = crate::cli::Server::start(
+        &url,
+        &["--database-timeout-secs", "3", "--pool-timeout-secs", "2"],
+    );
     let stop_at = Instant::now() + Duration::from_secs(8);
     let load: Vec<_> = (0..4)
         .map(|worker| {
-            let endpoint = endpoint.clone();
+            // Each client creates through one instance and reads back
+            // through the other.
+            let (endpoint, reader) = if worker % 2 == 0 {
+                (server.endpoint.clone(), other.endpoint.clone())
+            } else {
+                (other.endpoint.clone(), server.endpoint.clone())
+            };
             tokio::spawn(async move {
                 let mut seen = Seen::default();
                 let mut n = 0;
@@ -278,8 +288,9 @@ async fn a_primary_killed_under_load_loses_no_confirmed_create() {
                     seen.answers
                         .push((confirmed, Instant::now(), started.elapsed(), body));
                     if confirmed {
-                        // Read your writes: the Get that follows shows it.
-                        let (status, listed) = post_soap(&endpoint, &get_relations_xml(1000)).await;
+                        // Read your writes: the Get that follows, through the
+                        // other instance, shows it.
+                        let (status, listed) = post_soap(&reader, &get_relations_xml(1000)).await;
                         if status == 200 {
                             assert!(
                                 listed.contains(&format!(">{reference}<")),
@@ -340,6 +351,7 @@ async fn a_primary_killed_under_load_loses_no_confirmed_create() {
         );
     }
     server.interrupt();
+    other.interrupt();
     // A new instance on the same URL migrates (under the advisory lock) on
     // the new primary and serves.
     let restarted = crate::cli::Server::start(&url, &[]);
