@@ -99,12 +99,8 @@ impl PoolArgs {
 }
 
 /// A count that must be at least 1.
-fn positive(raw: &str) -> Result<usize, String> {
-    match raw.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".to_owned()),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("'{raw}' is not a whole number")),
-    }
+fn positive() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 /// An absolute http or https URL with a host and nothing after the path.
@@ -145,19 +141,19 @@ struct ServeArgs {
     #[arg(long, env = "CR_TRUST_FORWARDED_HEADERS")]
     trust_forwarded_headers: bool,
     /// Largest request body in bytes.
-    #[arg(long, env = "CR_MAX_BODY_BYTES", default_value_t = customer_relations::settings::DEFAULT_MAX_BODY_BYTES, value_parser = positive)]
+    #[arg(long, env = "CR_MAX_BODY_BYTES", default_value_t = customer_relations::settings::DEFAULT_MAX_BODY_BYTES, value_parser = positive())]
     max_body_bytes: usize,
     /// Deepest element nesting a request may have.
-    #[arg(long, env = "CR_MAX_DEPTH", default_value_t = XmlLimits::default().max_depth, value_parser = positive)]
+    #[arg(long, env = "CR_MAX_DEPTH", default_value_t = XmlLimits::default().max_depth, value_parser = positive())]
     max_depth: usize,
     /// Most elements a request may have.
-    #[arg(long, env = "CR_MAX_ELEMENTS", default_value_t = XmlLimits::default().max_elements, value_parser = positive)]
+    #[arg(long, env = "CR_MAX_ELEMENTS", default_value_t = XmlLimits::default().max_elements, value_parser = positive())]
     max_elements: usize,
     /// Most attributes an element may have.
-    #[arg(long, env = "CR_MAX_ATTRIBUTES", default_value_t = XmlLimits::default().max_attributes, value_parser = positive)]
+    #[arg(long, env = "CR_MAX_ATTRIBUTES", default_value_t = XmlLimits::default().max_attributes, value_parser = positive())]
     max_attributes: usize,
     /// Most bytes of text an element may hold.
-    #[arg(long, env = "CR_MAX_TEXT_BYTES", default_value_t = XmlLimits::default().max_text_bytes, value_parser = positive)]
+    #[arg(long, env = "CR_MAX_TEXT_BYTES", default_value_t = XmlLimits::default().max_text_bytes, value_parser = positive())]
     max_text_bytes: usize,
     /// Seconds a client may take to send a request's head (408 after).
     #[arg(long, env = "CR_HEADER_TIMEOUT_SECS", default_value_t = customer_relations::settings::DEFAULT_HEADER_TIMEOUT.as_secs(),
@@ -178,10 +174,10 @@ struct ServeArgs {
     shutdown_grace_secs: u64,
     /// The most requests at the database at once (running or waiting for a
     /// connection); more get a busy Server fault, HTTP 503 with Retry-After.
-    #[arg(long, env = "CR_MAX_DATABASE_REQUESTS", default_value_t = customer_relations::settings::DEFAULT_MAX_DATABASE_REQUESTS, value_parser = positive)]
+    #[arg(long, env = "CR_MAX_DATABASE_REQUESTS", default_value_t = customer_relations::settings::DEFAULT_MAX_DATABASE_REQUESTS, value_parser = positive())]
     max_database_requests: usize,
     /// The most client connections kept open; more wait to be accepted.
-    #[arg(long, env = "CR_MAX_CONNECTIONS", default_value_t = customer_relations::settings::DEFAULT_MAX_CONNECTIONS, value_parser = positive)]
+    #[arg(long, env = "CR_MAX_CONNECTIONS", default_value_t = customer_relations::settings::DEFAULT_MAX_CONNECTIONS, value_parser = positive())]
     max_connections: usize,
     /// Debug builds only: let the X-Test-Panic header make a request panic
     /// (for the tests of what a panic does).
@@ -189,7 +185,7 @@ struct ServeArgs {
     #[arg(long, hide = true)]
     panic_trigger: bool,
     /// HTTP worker threads (default: one per CPU core).
-    #[arg(long, env = "CR_WORKERS", value_parser = positive)]
+    #[arg(long, env = "CR_WORKERS", value_parser = positive())]
     workers: Option<usize>,
 }
 

@@ -7,7 +7,8 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::register::{
-    Customer, CustomerFields, NewSubscription, RegisterLoader, Title, User, check_customer_fields,
+    Customer, CustomerFields, NAME_MAX_CHARS, NewSubscription, RegisterLoader, Title, User,
+    check_customer_fields,
 };
 use crate::vocabulary::{
     CanonicalReference, FieldErrors, InternalError, ReferenceType, RegisterCode, RelationType,
@@ -89,7 +90,7 @@ impl Loaded<'_> {
         let row: TitleRow = self.parse()?;
         let title = Title {
             code: code(&row.code)?,
-            name: required("name", row.name)?,
+            name: required("name", &row.name)?,
             validity: row.validity.unwrap_or(Validity::Valid),
         };
         self.loader.upsert_titles(&[title]).map_err(refused)
@@ -111,7 +112,7 @@ impl Loaded<'_> {
         // purpose: such types exist in the field (README, "The register service").
         let relation_type = RelationType {
             code: code(&row.code)?,
-            name: required("name", row.name)?,
+            name: required("name", &row.name)?,
             reference_type: row.reference_type,
             title_mode: row.title_mode,
         };
@@ -128,10 +129,10 @@ impl Loaded<'_> {
         if let Some(number) = row.customer_number {
             customer_exists(self.loader, number)?;
         }
-        one_line("name", row.name.as_deref())?;
+        let name = checked(|errors| errors.optional("name", row.name.as_deref(), NAME_MAX_CHARS))?;
         let user = User {
             email,
-            name: row.name.filter(|n| !n.is_empty()),
+            name,
             customer_number: row.customer_number,
             validity: row.validity.unwrap_or(Validity::Valid),
         };
@@ -258,21 +259,19 @@ fn code(raw: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A name: given, and one line, as the register service has it.
-fn required(field: &'static str, value: String) -> Result<String, String> {
-    if value.is_empty() {
-        return Err(format!("{field} must not be empty"));
+/// A field checked by the register service's own rule (the same limits,
+/// one line); its message when the rule is broken.
+fn checked<T>(check: impl FnOnce(&mut FieldErrors) -> Option<T>) -> Result<Option<T>, String> {
+    let mut errors = FieldErrors::default();
+    let value = check(&mut errors);
+    match errors.into_vec().into_iter().next() {
+        Some(broken) => Err(broken.message),
+        None => Ok(value),
     }
-    one_line(field, Some(value.as_str()))?;
-    Ok(value)
 }
 
-/// An optional one-line text, checked by the register's own rule.
-fn one_line(field: &'static str, value: Option<&str>) -> Result<(), String> {
-    let mut errors = FieldErrors::default();
-    errors.optional(field, value, usize::MAX);
-    match errors.into_vec().pop() {
-        Some(error) => Err(error.message),
-        None => Ok(()),
-    }
+/// A name that must be given.
+fn required(field: &'static str, value: &str) -> Result<String, String> {
+    checked(|errors| errors.required(field, value, NAME_MAX_CHARS))?
+        .ok_or_else(|| format!("{field} is required."))
 }

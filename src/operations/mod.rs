@@ -85,11 +85,6 @@ impl Service {
         }
         self.operations().find(|op| op.name == name)
     }
-
-    /// The operation of this name.
-    pub fn operation(self, name: &str) -> Option<&'static Operation> {
-        self.operations().find(|op| op.name == name)
-    }
 }
 
 /// One SOAP operation, as declared in its file.
@@ -182,20 +177,24 @@ impl Operation {
         #[cfg(debug_assertions)]
         let panic_on_database = context.panic_on_database;
         let blocking = web::block(move || {
-            #[cfg(debug_assertions)]
-            if panic_on_database {
-                panic!("X-Test-Panic: database");
-            }
             let id = request_id.clone();
             database
-                .run(access, deadline, move |store| work(store, &caller, &id))
+                .run(access, deadline, move |store| {
+                    // Inside the database work: for a write on SQLite, in
+                    // the group-commit writer.
+                    #[cfg(debug_assertions)]
+                    if panic_on_database {
+                        panic!("X-Test-Panic: database");
+                    }
+                    work(store, &caller, &id)
+                })
                 .map_err(|e| server_fault(e, &request_id))?
         });
         // A database that stops answering must not hold the client: past
         // the deadline the answer is a Server fault. (The work may still
         // finish; a write confirmed by nobody is what a retried create
         // finds as already there.)
-        let payload = match actix_web::rt::time::timeout(context.deadline, blocking).await {
+        let encode = match actix_web::rt::time::timeout(context.deadline, blocking).await {
             Ok(Ok(outcome)) => outcome?,
             Ok(Err(panicked)) => {
                 return Err(server_fault(
@@ -214,10 +213,11 @@ impl Operation {
             }
         };
 
+        // Encoded here, after the transaction, so that no writer waits for it.
         let name = format!("{}Response", self.name);
         let mut out = XmlOut::new();
         out.open(&name, &[("xmlns", self.service.namespace())]);
-        out.append(payload);
+        encode(&mut out);
         out.close(&name);
         Ok(out)
     }
@@ -237,8 +237,11 @@ pub struct OperationContext {
 }
 
 /// The rule's work on a session, given the caller and the request id; its
-/// result is the response element's content, or the fault.
-type Work = Box<dyn FnOnce(&mut dyn RelationStore, &Caller, &str) -> Result<XmlOut, Fault> + Send>;
+/// result is how to write the response element's content, or the fault.
+type Work = Box<dyn FnOnce(&mut dyn RelationStore, &Caller, &str) -> Result<Encode, Fault> + Send>;
+
+/// Writes a response's content.
+type Encode = Box<dyn FnOnce(&mut XmlOut) + Send>;
 
 /// An operation's request handling, whatever its types.
 trait Handler: Sync {
@@ -257,7 +260,7 @@ pub struct Declared<Request, Response, E> {
 impl<Request, Response, E> Handler for Declared<Request, Response, E>
 where
     Request: Send + 'static,
-    Response: 'static,
+    Response: Send + 'static,
     E: IntoFault,
 {
     fn prepare(&self, element: &XmlElement) -> Result<Work, DecodeError> {
@@ -265,9 +268,7 @@ where
         let (execute, encode) = (self.execute, self.encode);
         Ok(Box::new(move |store, caller, request_id| {
             let response = execute(store, request, caller).map_err(|e| e.into_fault(request_id))?;
-            let mut out = XmlOut::new();
-            encode(&mut out, &response);
-            Ok(out)
+            Ok(Box::new(move |out: &mut XmlOut| encode(out, &response)) as Encode)
         }))
     }
 }
@@ -279,7 +280,7 @@ mod tests {
     #[test]
     fn soap_actions_may_be_quoted_empty_or_name_the_operation() {
         let op = Service::Relations
-            .operation("CreateCustomerRelation")
+            .operation_for(Some("urn:customer-relations:v1"), "CreateCustomerRelation")
             .unwrap();
         for ok in [
             "",

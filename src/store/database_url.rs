@@ -74,27 +74,22 @@ fn libpq_timeouts(silence: std::time::Duration) -> [(&'static str, String); 6] {
     ]
 }
 
-impl DatabaseUrl {
-    /// A PostgreSQL URL with libpq's timeouts added where it sets none, so
-    /// that a silent network ends in an error within about `silence`.
-    pub fn with_libpq_timeouts(&self, silence: std::time::Duration) -> String {
-        let Self::Postgres(url) = self else {
-            return String::new();
-        };
-        let query = url.split_once('?').map_or("", |(_, q)| q);
-        let given: Vec<&str> = query
-            .split('&')
-            .filter_map(|pair| pair.split('=').next())
-            .collect();
-        let mut with = url.clone();
-        for (key, value) in libpq_timeouts(silence) {
-            if !given.contains(&key) {
-                with.push(if with.contains('?') { '&' } else { '?' });
-                with.push_str(&format!("{key}={value}"));
-            }
+/// A PostgreSQL URL with libpq's timeouts added where it sets none, so that
+/// a silent network ends in an error within about `silence`.
+pub(super) fn with_libpq_timeouts(url: &str, silence: std::time::Duration) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let given: Vec<&str> = query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .collect();
+    let mut with = url.to_owned();
+    for (key, value) in libpq_timeouts(silence) {
+        if !given.contains(&key) {
+            with.push(if with.contains('?') { '&' } else { '?' });
+            with.push_str(&format!("{key}={value}"));
         }
-        with
     }
+    with
 }
 
 /// The URL with every secret replaced by `***`, for logs and messages: the
@@ -233,19 +228,18 @@ mod tests {
 
     #[test]
     fn libpq_timeouts_are_added_unless_given() {
-        let url: DatabaseUrl = "postgres://cr@db/x?connect_timeout=9".parse().unwrap();
-        let with = url.with_libpq_timeouts(std::time::Duration::from_secs(10));
+        let with = with_libpq_timeouts(
+            "postgres://cr@db/x?connect_timeout=9",
+            std::time::Duration::from_secs(10),
+        );
         assert!(
             with.starts_with("postgres://cr@db/x?connect_timeout=9&keepalives=1&"),
             "{with}"
         );
         assert_eq!(with.matches("connect_timeout").count(), 1, "{with}");
         assert!(with.contains("tcp_user_timeout=10000"), "{with}");
-        let bare: DatabaseUrl = "postgres://cr@db/x".parse().unwrap();
-        assert!(
-            bare.with_libpq_timeouts(std::time::Duration::from_secs(10))
-                .contains("/x?connect_timeout=5&")
-        );
+        let bare = with_libpq_timeouts("postgres://cr@db/x", std::time::Duration::from_secs(10));
+        assert!(bare.contains("/x?connect_timeout=5&"), "{bare}");
     }
 
     #[test]

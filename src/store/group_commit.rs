@@ -11,9 +11,9 @@
 //! and nothing of the group is stored.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::sqlite::SqliteConnection;
@@ -93,8 +93,13 @@ impl<T: Send, E: Send> Answer for Outcome<T, E> {
 
 /// The writer: where SQLite writes go.
 pub(super) struct Writer {
-    jobs: Mutex<mpsc::Sender<Box<dyn Job>>>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
 }
+
+/// How long past its deadline a request waits for the writer's answer: the
+/// writer fails an expired write at once, so the answer comes unless the
+/// writer itself is stuck (then the request stops waiting anyway).
+const ANSWER_GRACE: Duration = Duration::from_secs(1);
 
 impl Writer {
     /// Starts the writer thread, which takes its connections from `connect`.
@@ -106,9 +111,7 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || write_groups(queue, connect))
             .expect("the writer thread starts");
-        Arc::new(Self {
-            jobs: Mutex::new(jobs),
-        })
+        Arc::new(Self { jobs })
     }
 
     /// Runs `work` in the next group, unless `deadline` passes first;
@@ -129,13 +132,16 @@ impl Writer {
             deadline,
         });
         self.jobs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .send(job)
             .map_err(|_| InternalError::new("the SQLite writer has stopped"))?;
-        answer
-            .recv()
-            .unwrap_or_else(|_| Err(InternalError::new("the write panicked")))
+        let wait = deadline.saturating_duration_since(Instant::now()) + ANSWER_GRACE;
+        match answer.recv_timeout(wait) {
+            Ok(answered) => answered,
+            Err(RecvTimeoutError::Timeout) => Err(InternalError::new(
+                "the SQLite writer did not answer by the deadline",
+            )),
+            Err(RecvTimeoutError::Disconnected) => Err(InternalError::new("the write panicked")),
+        }
     }
 }
 

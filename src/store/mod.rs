@@ -17,6 +17,7 @@ mod relation_store;
 mod rows;
 mod schema;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,7 +28,8 @@ use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnectio
 use diesel::sqlite::SqliteConnection;
 
 pub use database_url::{DatabaseUrl, DatabaseUrlError};
-pub use relation_store::{Access, RelationStore, Session};
+use relation_store::Session;
+pub use relation_store::{Access, RelationStore};
 
 use crate::register::RegisterLoader;
 use crate::vocabulary::InternalError;
@@ -157,31 +159,36 @@ enum Pools {
 pub struct Database {
     pools: Pools,
     reachable: Arc<Reachability>,
-    connection_timeout: Duration,
     /// SQLite's writes go to one writer, which commits them in groups.
     writer: Option<Arc<group_commit::Writer>>,
 }
 
-/// Whether the last attempt to open a connection failed, and why.
+/// Whether the last attempt to open a connection failed, and why. Read on
+/// every request, so the flag is an atomic; the reason is only written on a
+/// failure and read by the health check.
 #[derive(Debug, Default)]
 struct Reachability {
-    last_failure: Mutex<Option<String>>,
+    failing: AtomicBool,
+    why: Mutex<String>,
 }
 
 impl Reachability {
     fn failed(&self, why: String) {
-        *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+        *self.why.lock().unwrap_or_else(|e| e.into_inner()) = why;
+        self.failing.store(true, Ordering::Release);
     }
 
     fn connected(&self) {
-        *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.failing.store(false, Ordering::Release);
+    }
+
+    fn is_failing(&self) -> bool {
+        self.failing.load(Ordering::Acquire)
     }
 
     fn last_failure(&self) -> Option<String> {
-        self.last_failure
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.is_failing()
+            .then(|| self.why.lock().unwrap_or_else(|e| e.into_inner()).clone())
     }
 }
 
@@ -283,8 +290,8 @@ impl Database {
                         .build(manager)?,
                 )
             }
-            DatabaseUrl::Postgres(_) => {
-                let libpq = url.with_libpq_timeouts(options.statement_timeout);
+            DatabaseUrl::Postgres(url) => {
+                let libpq = database_url::with_libpq_timeouts(url, options.statement_timeout);
                 let manager = ConnectionManager::<PgConnection>::new(libpq);
                 Pools::Postgres(
                     Pool::builder()
@@ -310,7 +317,6 @@ impl Database {
         Ok(Self {
             pools,
             reachable,
-            connection_timeout: options.connection_timeout,
             writer,
         })
     }
@@ -341,13 +347,17 @@ impl Database {
 
     fn connection(&self) -> Result<DbConnection, diesel::r2d2::PoolError> {
         // While the database refuses connections, do not wait for one.
-        let timeout = match self.reachable.last_failure() {
-            Some(_) => FAIL_FAST.min(self.connection_timeout),
-            None => self.connection_timeout,
+        let timeout = |configured: Duration| match self.reachable.is_failing() {
+            true => FAIL_FAST.min(configured),
+            false => configured,
         };
         let pooled = match &self.pools {
-            Pools::Sqlite(pool) => Pooled::Sqlite(pool.get_timeout(timeout)?),
-            Pools::Postgres(pool) => Pooled::Postgres(pool.get_timeout(timeout)?),
+            Pools::Sqlite(pool) => {
+                Pooled::Sqlite(pool.get_timeout(timeout(pool.connection_timeout()))?)
+            }
+            Pools::Postgres(pool) => {
+                Pooled::Postgres(pool.get_timeout(timeout(pool.connection_timeout()))?)
+            }
         };
         // A connection checked on checkout: the database answers.
         self.reachable.connected();
@@ -373,7 +383,7 @@ impl Database {
 
     /// A connection for one unit of work. Blocking: call it off the async
     /// workers.
-    pub fn session(&self) -> Result<Session, InternalError> {
+    fn session(&self) -> Result<Session, InternalError> {
         self.connection()
             .map(Session::new)
             .map_err(InternalError::new)

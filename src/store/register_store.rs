@@ -3,7 +3,6 @@
 //! other records may stand in the way of are single conditional statements.
 
 use chrono::NaiveDate;
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::dsl::{AsExprOf, sql};
 use diesel::dsl::{exists, max, not};
 use diesel::expression::{SqlLiteral, UncheckedBind};
@@ -565,20 +564,13 @@ trait AssignmentLock: Connection {
 }
 
 impl AssignmentLock for SqliteConnection {
-    /// SQLite's write lock serialises the writers: taken up front by the
-    /// write's transaction, or here when there is none.
+    /// SQLite's write lock serialises the writers; every write already
+    /// holds it, inside the group-commit writer's `BEGIN IMMEDIATE`.
     fn assignment_transaction<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> QueryResult<T>,
     ) -> QueryResult<T> {
-        let in_transaction = AnsiTransactionManager::transaction_manager_status_mut(self)
-            .transaction_depth()?
-            .is_some();
-        if in_transaction {
-            self.transaction(f)
-        } else {
-            self.immediate_transaction(f)
-        }
+        self.transaction(f)
     }
 }
 

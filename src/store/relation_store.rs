@@ -3,10 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sqlite::SqliteConnection;
 
 use super::rows::{NewRelationRow, RelationRow, RelationTypeRow, all_converted, converted};
 use super::schema::{customer_relations, customers, relation_types, subscriptions, titles, users};
@@ -24,7 +22,7 @@ pub trait RelationStore: CustomerDirectory + RelationRepository + RegisterReposi
 impl<T: CustomerDirectory + RelationRepository + RegisterRepository> RelationStore for T {}
 
 /// One pooled connection, used for one unit of work.
-pub struct Session {
+pub(super) struct Session {
     conn: DbConnection,
 }
 
@@ -33,18 +31,13 @@ impl Session {
         Self { conn }
     }
 
-    /// The store on this session's connection.
-    pub fn store(&mut self) -> &mut dyn RelationStore {
-        &mut self.conn
-    }
-
-    /// Runs `work` on the store. A write runs in a transaction of its own
-    /// (SQLite takes its write lock at the start, so that concurrent writers
-    /// wait their turn rather than fail): it is committed when `work`
-    /// succeeds and rolled back when it fails, so a refused request changes
-    /// nothing. A failed commit is the outer error: nothing was stored, and
-    /// the caller must not confirm anything. A read runs as it comes.
-    pub fn run<T, E>(
+    /// Runs `work` on the store. A write runs in a transaction of its own,
+    /// committed when `work` succeeds and rolled back when it fails, so a
+    /// refused request changes nothing; a failed commit is the outer error:
+    /// nothing was stored, and the caller must not confirm anything. A read
+    /// runs as it comes. (SQLite's writes do not come here: they go to the
+    /// group-commit writer, which takes SQLite's write lock up front.)
+    pub(super) fn run<T, E>(
         &mut self,
         access: Access,
         work: impl FnOnce(&mut dyn RelationStore) -> Result<T, E>,
@@ -52,7 +45,10 @@ impl Session {
         if access == Access::Read {
             return Ok(work(&mut self.conn));
         }
-        db_run!(self.conn.conn(), |c| begin_write(c)).map_err(internal)?;
+        db_run!(self.conn.conn(), |c| {
+            AnsiTransactionManager::begin_transaction(c)
+        })
+        .map_err(internal)?;
         let outcome = work(&mut self.conn);
         let ended = if outcome.is_ok() {
             db_run!(self.conn.conn(), |c| {
@@ -72,30 +68,6 @@ impl Session {
 pub enum Access {
     Read,
     Write,
-}
-
-/// Begins a write transaction: SQLite's `BEGIN IMMEDIATE` takes the write
-/// lock up front (a deferred transaction that reads and then writes can be
-/// refused when another writer committed in between); PostgreSQL's rows are
-/// locked as they are written.
-fn begin_write<C>(conn: &mut C) -> QueryResult<()>
-where
-    C: Connection<TransactionManager = AnsiTransactionManager> + WriteTransaction,
-{
-    AnsiTransactionManager::begin_transaction_sql(conn, C::BEGIN_WRITE)
-}
-
-/// How each backend begins a write transaction.
-trait WriteTransaction {
-    const BEGIN_WRITE: &'static str;
-}
-
-impl WriteTransaction for SqliteConnection {
-    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
-}
-
-impl WriteTransaction for PgConnection {
-    const BEGIN_WRITE: &'static str = "BEGIN";
 }
 
 impl RelationTypes for DbConnection {

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use crate::helpers::{Backend, SOAP11, Soap, envelope, get_relations_xml, post_soap, relation};
+use crate::helpers::{
+    Backend, SOAP11, Soap, envelope, get_relations_xml, id_in, post_soap, relation,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_customer-relations");
 
@@ -191,12 +193,21 @@ on_both_backends! {
         let server = Server::start(&database.raw_url, &["--demo", "--workers", "2", "--panic-trigger"]);
         let client = reqwest::Client::new();
         let mut ids = Vec::new();
-        for place in ["answering", "database", "answering", "database", "answering"] {
+        // Reads and writes, so that a write panics inside its transaction
+        // (on SQLite, in the group-commit writer).
+        let requests = [
+            ("answering", get_relations_xml(1000)),
+            ("database", get_relations_xml(1000)),
+            ("answering", relation(1000, "FACEBOOK", "panicked-0").to_xml()),
+            ("database", relation(1000, "FACEBOOK", "panicked-1").to_xml()),
+            ("database", relation(1000, "FACEBOOK", "panicked-2").to_xml()),
+        ];
+        for (place, payload) in requests {
             let response = client
                 .post(&server.endpoint)
                 .header("Content-Type", Soap::V11.content_type())
                 .header("X-Test-Panic", place)
-                .body(envelope(Soap::V11, &get_relations_xml(1000)))
+                .body(envelope(Soap::V11, &payload))
                 .send()
                 .await
                 .unwrap();
@@ -206,10 +217,15 @@ on_both_backends! {
             assert!(body.contains("soap:Server") && body.contains(&id), "{place}: {body}");
             ids.push(id);
         }
-        for _ in 0..4 {
-            let listed = server.call(&get_relations_xml(1000)).await;
-            assert!(listed.contains("GetCustomerRelationsByCustomerResponse"), "{listed}");
+        for n in 0..4 {
+            let created = server
+                .call(&relation(1000, "FACEBOOK", &format!("after-{n}")).to_xml())
+                .await;
+            assert!(id_in(&created).is_some(), "{created}");
         }
+        let listed = server.call(&get_relations_xml(1000)).await;
+        assert_eq!(listed.matches(">after-").count(), 4, "{listed}");
+        assert!(!listed.contains(">panicked-"), "a panicked write was stored: {listed}");
         let (_, log) = server.interrupt();
         for id in ids {
             assert!(
@@ -229,7 +245,7 @@ on_both_backends! {
             &["--demo", "--database-timeout-secs", "2", "--shutdown-grace-secs", "10"],
         );
         // Another writer holds the lock the create needs.
-        let _holder = crate::overload::hold_write_lock(&database);
+        let _holder = database.hold_write_lock();
         let endpoint = server.endpoint.clone();
         let stuck = tokio::spawn(async move {
             let started = std::time::Instant::now();
@@ -266,6 +282,7 @@ on_both_backends! {
                         .post(&endpoint)
                         .header("Content-Type", Soap::V11.content_type())
                         .body(envelope(Soap::V11, &relation(1000, "FACEBOOK", &reference).to_xml()))
+                        .timeout(Duration::from_secs(30))
                         .send()
                         .await;
                     let Ok(response) = sent else { break };
@@ -597,10 +614,6 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
         limit_file_size(command, 64 * 1024)
     });
     let client = reqwest::Client::new();
-    let id_of = |body: &str| -> Option<i64> {
-        let start = body.find("<Id>")? + 4;
-        body[start..].split('<').next()?.parse().ok()
-    };
     let server_fault = |body: &str| body.contains("soap:Server") && body.contains("request id");
 
     let mut confirmed = Vec::new();
@@ -612,7 +625,7 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
                 &relation(1000, "FACEBOOK", &format!("disk-{n}")).to_xml(),
             )
             .await;
-        match id_of(&body) {
+        match id_in(&body) {
             Some(id) => confirmed.push((id, n)),
             None => {
                 assert!(server_fault(&body), "{body}");
@@ -666,7 +679,7 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
     let next = server
         .call(&relation(1000, "FACEBOOK", "disk-after").to_xml())
         .await;
-    let next = id_of(&next).unwrap_or_else(|| panic!("{next}"));
+    let next = id_in(&next).unwrap_or_else(|| panic!("{next}"));
     assert!(next > highest, "Id {next} again after {highest}");
     // The importer on a full disk: refused as a whole, nothing stored.
     server.interrupt();

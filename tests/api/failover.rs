@@ -153,7 +153,10 @@ impl Cluster {
     }
 
     fn psql_in(&self, port: u16, database: &str, sql: &str) -> String {
+        // Bounded: connecting, and each statement.
         let output = Command::new(self.bin.join("psql"))
+            .env("PGCONNECT_TIMEOUT", "5")
+            .env("PGOPTIONS", "-c statement_timeout=30000")
             .args([
                 "-h",
                 "127.0.0.1",

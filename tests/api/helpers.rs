@@ -143,22 +143,35 @@ impl FreshDatabase {
 
     /// Runs SQL on it behind the service's back, for tests that break it.
     pub fn raw_sql(&self, sql: &str) {
+        self.connection().batch_execute(sql).expect("the SQL runs");
+    }
+
+    /// A connection of its own, behind the service's back.
+    pub fn connection(&self) -> Box<dyn diesel::connection::SimpleConnection + Send> {
         use diesel::Connection;
-        use diesel::connection::SimpleConnection;
         match &self.url {
-            DatabaseUrl::Sqlite(path) => {
+            DatabaseUrl::Sqlite(path) => Box::new(
                 diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy())
-                    .expect("the test database opens")
-                    .batch_execute(sql)
-                    .expect("the SQL runs");
-            }
+                    .expect("the test database opens"),
+            ),
             DatabaseUrl::Postgres(url) => {
-                diesel::pg::PgConnection::establish(url)
-                    .expect("the test database opens")
-                    .batch_execute(sql)
-                    .expect("the SQL runs");
+                Box::new(diesel::pg::PgConnection::establish(url).expect("the test database opens"))
             }
         }
+    }
+
+    /// Holds the lock every create needs, until the returned connection is
+    /// dropped.
+    pub fn hold_write_lock(&self) -> Box<dyn diesel::connection::SimpleConnection + Send> {
+        let mut holder = self.connection();
+        let lock = match self.url {
+            DatabaseUrl::Sqlite(_) => "BEGIN IMMEDIATE",
+            DatabaseUrl::Postgres(_) => {
+                "BEGIN; LOCK TABLE customer_relations IN ACCESS EXCLUSIVE MODE;"
+            }
+        };
+        holder.batch_execute(lock).expect("the lock is taken");
+        holder
     }
 }
 
@@ -241,6 +254,12 @@ pub async fn post_soap(endpoint: &str, payload: &str) -> (u16, String) {
         .expect("the server answers");
     let status = response.status().as_u16();
     (status, response.text().await.expect("a body"))
+}
+
+/// The `Id` in an answer, if it holds one (a confirmed create does).
+pub fn id_in(body: &str) -> Option<i64> {
+    let start = body.find("<Id>")? + "<Id>".len();
+    body[start..].split('<').next()?.parse().ok()
 }
 
 /// Text for XML content.

@@ -8,26 +8,6 @@ use futures_util::future::join_all;
 
 use crate::helpers::{Backend, Soap, envelope, relation, spawn_with};
 
-/// Holds the lock every create needs, until dropped.
-pub fn hold_write_lock(database: &crate::helpers::FreshDatabase) -> Box<dyn std::any::Any + Send> {
-    use diesel::Connection;
-    use diesel::connection::SimpleConnection;
-    match &database.url {
-        customer_relations::store::DatabaseUrl::Sqlite(path) => {
-            let mut c =
-                diesel::sqlite::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
-            c.batch_execute("BEGIN IMMEDIATE").unwrap();
-            Box::new(c)
-        }
-        customer_relations::store::DatabaseUrl::Postgres(url) => {
-            let mut c = diesel::pg::PgConnection::establish(url).unwrap();
-            c.batch_execute("BEGIN; LOCK TABLE customer_relations IN ACCESS EXCLUSIVE MODE;")
-                .unwrap();
-            Box::new(c)
-        }
-    }
-}
-
 on_both_backends! {
     async fn requests_beyond_the_database_limit_are_told_to_come_back(backend: Backend) {
         let app = spawn_with(&backend, |s| {
@@ -35,7 +15,7 @@ on_both_backends! {
             s.pool.statement_timeout = Duration::from_secs(2);
         })
         .await;
-        let lock = hold_write_lock(&app.database);
+        let lock = app.database.hold_write_lock();
         let relations: Vec<_> = (0..6)
             .map(|n| relation(1000, "FACEBOOK", &format!("busy-{n}")))
             .collect();

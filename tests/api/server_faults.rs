@@ -15,6 +15,7 @@ on_both_backends! {
         let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
         let body = response.text().await.unwrap();
         assert!(body.contains(&id), "{body}");
+        assert!(body.starts_with("database failing;"), "the reason: {body}");
         assert!(!body.contains("relation_types"), "no internals: {body}");
     }
 

@@ -144,6 +144,37 @@ fn operations_declare_their_faults(service: Service, wsdl: &str) {
 #[test]
 fn every_operation_declares_the_faults_it_can_raise() {
     operations_declare_their_faults(Service::Relations, WSDL_FILE);
+    // And those are the faults the relation API's rulebook gives each of
+    // its operations (README, "Faults": the "when" of each), read from the
+    // WSDL, not from the code.
+    let doc = roxmltree::Document::parse(WSDL_FILE).unwrap();
+    let declared = &faults_by_operation(&doc, "portType")[0];
+    let rulebook: BTreeMap<&str, &[&str]> = BTreeMap::from([
+        (
+            "CreateCustomerRelation",
+            &[
+                "CustomerNotFoundFault",
+                "CustomerRelationAlreadyExistsFault",
+                "EntityValidationFault",
+                "InvalidReferenceFault",
+                "RelationTypeNotFoundFault",
+            ][..],
+        ),
+        (
+            "GetCustomerRelationsByCustomer",
+            &["CustomerNotFoundFault"][..],
+        ),
+        (
+            "DeleteCustomerRelation",
+            &["CustomerRelationNotFoundFault"][..],
+        ),
+        ("GetRelationTypes", &[][..]),
+    ]);
+    assert_eq!(declared.len(), rulebook.len());
+    for (operation, faults) in rulebook {
+        let faults: BTreeSet<String> = faults.iter().map(|f| f.to_string()).collect();
+        assert_eq!(declared[operation], faults, "{operation}");
+    }
 }
 
 #[test]
