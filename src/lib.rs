@@ -5,7 +5,8 @@
 //! - [`vocabulary`] is what both domains share (validity, codes, field
 //!   rules, relation types, internal errors);
 //! - [`relations`] holds the relation domain and its rules, [`register`] the
-//!   customer register and the rules that manage it (neither XML nor
+//!   customer register and the rules that manage it, [`auth`] the API
+//!   clients and the authentication of their credentials (neither XML nor
 //!   database; each reaches its data through ports);
 //! - [`soap`] reads envelopes and writes responses and faults (XML only);
 //! - [`store`] implements the ports with diesel (database only);
@@ -14,6 +15,7 @@
 //!   fixtures through the same rules;
 //! - [`endpoint`] and [`startup`] serve it all over HTTP with actix-web.
 
+pub mod auth;
 pub mod endpoint;
 pub mod import;
 pub mod operations;
@@ -24,4 +26,5 @@ pub mod soap;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod vocabulary;

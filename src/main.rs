@@ -6,12 +6,14 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use customer_relations::auth::{self, ThrottleSettings};
 use customer_relations::import::{demo_fixtures, import_with_progress, read_fixture_dir};
 use customer_relations::operations::Service;
-use customer_relations::settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
+use customer_relations::settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings, TlsFiles};
 use customer_relations::soap::XmlLimits;
 use customer_relations::startup::Application;
 use customer_relations::store::{Database, DatabaseUrl, PoolOptions, SqliteSynchronous};
+use customer_relations::vocabulary::Role;
 
 /// SOAP service for customer relations, compatible with Infosoft's Customer
 /// Relation API.
@@ -25,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the SOAP service (migrations run first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run pending database migrations and exit.
     Migrate(DatabaseArgs),
     /// Load titles, customers, relation types, users and subscriptions from
@@ -37,6 +39,35 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Manage the API clients that may call the services (README,
+    /// "Security").
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Add a client; its secret is printed once and never again.
+    Add {
+        name: String,
+        /// reader, integration or admin.
+        #[arg(long, value_parser = clap::value_parser!(Role))]
+        role: Role,
+        /// Relation type codes it may use (reader and integration only);
+        /// default: all.
+        #[arg(long, value_delimiter = ',')]
+        scope: Option<Vec<String>>,
+    },
+    /// List the clients (never their secrets).
+    List,
+    /// Give a client a new secret (printed once); the old one stops working.
+    Rotate { name: String },
+    /// Make a client invalid for good.
+    Revoke { name: String },
 }
 
 #[derive(Args)]
@@ -187,13 +218,38 @@ struct ServeArgs {
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CR_WORKERS", value_parser = positive())]
     workers: Option<usize>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "CR_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "CR_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Let client certificates signed by this PEM CA authenticate as the
+    /// API client their subject CN names (needs --tls-cert).
+    #[arg(long, env = "CR_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
+    /// Failed authentications of one client name within a cool-down after
+    /// which that name is refused for the cool-down, even with the right
+    /// secret.
+    #[arg(long, env = "CR_AUTH_CLIENT_FAILURES", default_value_t = ThrottleSettings::default().client_failures,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    auth_client_failures: u32,
+    /// Failed authentications from one address within a cool-down after
+    /// which that address is refused for the cool-down.
+    #[arg(long, env = "CR_AUTH_ADDRESS_FAILURES", default_value_t = ThrottleSettings::default().address_failures,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    auth_address_failures: u32,
+    /// Seconds a throttled client name or address is refused.
+    #[arg(long, env = "CR_AUTH_COOLDOWN_SECS", default_value_t = ThrottleSettings::default().cooldown.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    auth_cooldown_secs: u64,
 }
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Migrate(args) => args
             .open(&PoolOptions::default())
             .and_then(|db| Ok(db.migrate()?))
@@ -201,6 +257,7 @@ fn main() -> ExitCode {
                 println!("Migrations are up to date.");
             }),
         Command::Import { dir, database } => import(&dir, &database),
+        Command::Client { command, database } => client(command, &database),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -232,6 +289,51 @@ fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn client(command: ClientCommand, args: &DatabaseArgs) -> anyhow::Result<()> {
+    let database = args.open(&PoolOptions::default())?;
+    database.migrate()?;
+    match command {
+        ClientCommand::Add { name, role, scope } => {
+            let secret = auth::add_client(&database, &name, role, scope)?;
+            println!("Added client {name} ({role}). Its secret, shown this once:");
+            println!("{secret}");
+        }
+        ClientCommand::List => {
+            use customer_relations::auth::ClientStore;
+            let clients = database.api_clients().map_err(|e| anyhow::anyhow!("{e}"))?;
+            if clients.is_empty() {
+                println!(
+                    "No clients; add one with: customer-relations client add NAME --role ROLE"
+                );
+            }
+            for client in clients {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    client.name,
+                    client.role,
+                    client
+                        .scope
+                        .map_or_else(|| "all relation types".to_owned(), |codes| codes.join(",")),
+                    client.validity,
+                    client.created_at.format("%Y-%m-%dT%H:%M:%SZ")
+                );
+            }
+        }
+        ClientCommand::Rotate { name } => {
+            let secret = auth::rotate_client(&database, &name)?;
+            println!(
+                "Client {name} has a new secret (the old one no longer works), shown this once:"
+            );
+            println!("{secret}");
+        }
+        ClientCommand::Revoke { name } => {
+            auth::revoke_client(&database, &name)?;
+            println!("Client {name} is revoked; every instance refuses it within a second.");
+        }
+    }
+    Ok(())
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.shutdown_grace_secs > args.pool.database_timeout_secs,
@@ -247,6 +349,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             log::info!("loaded the demo data set ({summary})");
         } else {
             log::info!("the database is not empty; --demo left it as it is");
+        }
+        let added = auth::ensure_demo_clients(&database)?;
+        if added > 0 {
+            log::info!("added {added} demo API clients (README, \"Security\")");
         }
     }
     let mut settings = Settings::new(args.bind, args.database.url()?);
@@ -267,15 +373,32 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
     settings.max_database_requests = args.max_database_requests;
     settings.max_connections = args.max_connections;
+    settings.throttle = ThrottleSettings {
+        client_failures: args.auth_client_failures,
+        address_failures: args.auth_address_failures,
+        cooldown: Duration::from_secs(args.auth_cooldown_secs),
+    };
+    settings.tls = match (args.tls_cert, args.tls_key) {
+        (Some(certificate), Some(private_key)) => Some(TlsFiles {
+            certificate,
+            private_key,
+            client_ca: args.tls_client_ca,
+        }),
+        _ => None,
+    };
     #[cfg(debug_assertions)]
     {
         settings.panic_trigger = args.panic_trigger;
     }
 
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(&settings, database)
-            .with_context(|| format!("listening on {}", settings.bind))?;
-        let base = format!("http://{}", app.address());
+        let app = Application::build(&settings, database)?;
+        let scheme = if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base = format!("{scheme}://{}", app.address());
         for service in Service::ALL {
             let path = service.path();
             println!("{} listening on {base}{path}", service.name());

@@ -1,7 +1,9 @@
 //! Everything the server is configured with.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::ThrottleSettings;
 use crate::soap::XmlLimits;
 use crate::store::{DatabaseUrl, PoolOptions};
 
@@ -50,6 +52,21 @@ pub struct Settings {
     pub panic_trigger: bool,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
+    /// When failed authentications refuse a client name or an address.
+    pub throttle: ThrottleSettings,
+    /// Serve HTTPS instead of HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files for HTTPS (README, "Security").
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The server's certificate chain.
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+    /// When set, a client certificate signed by one of these CAs
+    /// authenticates as the API client its subject CN names.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl Settings {
@@ -71,6 +88,8 @@ impl Settings {
             #[cfg(debug_assertions)]
             panic_trigger: false,
             workers: None,
+            throttle: ThrottleSettings::default(),
+            tls: None,
         }
     }
 }

@@ -6,10 +6,13 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
+use anyhow::Context;
+
+use crate::auth::Authenticator;
 use crate::endpoint::{self, AppState};
 use crate::operations::Service;
 use crate::settings::Settings;
-use crate::store::Database;
+use crate::store::{Database, PoolOptions};
 use crate::telemetry::log_requests;
 
 pub struct Application {
@@ -20,11 +23,40 @@ pub struct Application {
 impl Application {
     /// Binds the listener (port 0 picks a free port) and builds the server.
     /// The database must already be migrated.
-    pub fn build(settings: &Settings, database: Database) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(&settings.bind)?;
+    pub fn build(settings: &Settings, database: Database) -> anyhow::Result<Self> {
+        let tls = settings
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
+        // The API clients are read on a connection of their own, so that a
+        // busy pool never holds them up (see `auth`).
+        let clients = Database::open_for_reading(
+            &settings.database,
+            &PoolOptions {
+                max_size: 1,
+                ..settings.pool.clone()
+            },
+        )
+        .context("opening the database for the API clients")?;
+        let authenticator = Authenticator::start(Box::new(clients), settings.throttle)
+            .map_err(|e| anyhow::anyhow!("reading the API clients: {e}"))?;
+        if authenticator.has_demo_clients() {
+            log::warn!(
+                "the demo API clients exist, with secrets printed in the README: revoke them (customer-relations client revoke NAME) before going live"
+            );
+        }
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("listening on {}", settings.bind))?;
         let address = listener.local_addr()?;
+        if tls.is_none() && !address.ip().is_loopback() {
+            log::warn!(
+                "serving plain HTTP on {address}, which is not a loopback address: secrets travel in clear text; use --tls-cert and --tls-key, or a TLS proxy in front"
+            );
+        }
         let state = web::Data::new(AppState {
             database,
+            authenticator,
             public_url: settings.public_url.clone(),
             trust_forwarded_headers: settings.trust_forwarded_headers,
             max_body_bytes: settings.max_body_bytes,
@@ -62,7 +94,11 @@ impl Application {
         .keep_alive(settings.keep_alive)
         .shutdown_timeout(settings.shutdown_grace.as_secs())
         .max_connections(settings.max_connections.div_ceil(workers).max(1))
-        .listen(listener)?;
+        .on_connect(crate::tls::note_client_certificate);
+        server = match tls {
+            Some(config) => server.listen_rustls_0_23(listener, config)?,
+            None => server.listen(listener)?,
+        };
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

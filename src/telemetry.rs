@@ -21,6 +21,10 @@ impl RequestId {
     }
 }
 
+/// The API client a request authenticated as, for the request log.
+#[derive(Debug, Clone)]
+pub struct ClientName(pub String);
+
 /// What a handler reports for the request log.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -47,11 +51,17 @@ pub async fn log_requests(
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     let outcome = response.response().extensions().get::<Outcome>().cloned();
+    let client = response
+        .request()
+        .extensions()
+        .get::<ClientName>()
+        .map(|c| c.0.clone());
+    let client = client.as_deref().unwrap_or("-");
     let status = response.status().as_u16();
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     match outcome {
         Some(Outcome { operation, result }) => log::info!(
-            "request_id={} {method} {path} operation={} outcome={result} status={status} duration_ms={millis:.2}",
+            "request_id={} {method} {path} operation={} client={client} outcome={result} status={status} duration_ms={millis:.2}",
             id.0,
             operation.unwrap_or("-"),
         ),

@@ -25,6 +25,29 @@ pub const IN_USE: &str = "InUseFault";
 pub const INVALID_REFERENCE: &str = "InvalidReferenceFault";
 pub const CUSTOMER_RELATION_ALREADY_EXISTS: &str = "CustomerRelationAlreadyExistsFault";
 pub const CUSTOMER_RELATION_NOT_FOUND: &str = "CustomerRelationNotFoundFault";
+/// Declared by every operation of both services (README, "Security").
+pub const AUTHENTICATION: &str = "AuthenticationFault";
+/// Declared by every operation of both services (README, "Security").
+pub const ACCESS_DENIED: &str = "AccessDeniedFault";
+
+/// The faults every operation may raise besides its own.
+pub const EVERY_OPERATION: [&str; 2] = [AUTHENTICATION, ACCESS_DENIED];
+
+/// Missing or refused credentials. The message is the same whatever was
+/// wrong, so that it never tells whether a client name exists.
+pub fn authentication_fault(service: Service, message: &str) -> Fault {
+    typed(service, AUTHENTICATION, message.to_owned(), Vec::new())
+}
+
+/// An authenticated client that may not call the operation.
+pub fn access_denied(service: Service, message: String, client: &str, operation: &str) -> Fault {
+    typed(
+        service,
+        ACCESS_DENIED,
+        message,
+        vec![text("ClientName", client), text("Operation", operation)],
+    )
+}
 
 /// An operation's error: either a typed fault for the client, or an
 /// internal error that the client only learns the request id of.
@@ -105,6 +128,18 @@ impl IntoFault for RelationError {
             RelationError::RelationNotFound { id } => {
                 (CUSTOMER_RELATION_NOT_FOUND, vec![text("Id", id)])
             }
+            RelationError::OutOfScope {
+                client,
+                operation,
+                relation_type_code,
+            } => (
+                ACCESS_DENIED,
+                vec![
+                    text("ClientName", client),
+                    text("Operation", operation),
+                    text("RelationTypeCode", relation_type_code),
+                ],
+            ),
         };
         typed(Service::Relations, name, message, detail)
     }

@@ -17,14 +17,14 @@ mod relations;
 
 use actix_web::web;
 
-use crate::relations::Caller;
 use crate::soap::{
     DecodeError, Fault, XmlElement, XmlOut, register_wsdl_template, relation_wsdl_template,
 };
 pub use crate::store::Access;
 use crate::store::{Database, RelationStore};
 use crate::vocabulary::InternalError;
-use faults::{IntoFault, server_fault};
+pub use crate::vocabulary::{Caller, Role};
+use faults::{EVERY_OPERATION, IntoFault, server_fault};
 
 /// The two SOAP services: each has its endpoint, namespace and WSDL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,7 +94,10 @@ pub struct Operation {
     /// Whether it changes anything: a write runs in a transaction whose
     /// commit is checked.
     access: Access,
-    /// The typed faults it may raise, as its WSDL declares them.
+    /// The least role that may call it (README, "Security").
+    role: Role,
+    /// The typed faults of its own that it may raise; with
+    /// [`EVERY_OPERATION`]'s, those its WSDL declares.
     faults: &'static [&'static str],
     /// The children of a valid request element, in the service namespace
     /// (the demo data makes it meaningful).
@@ -121,9 +124,20 @@ impl Operation {
         self.access
     }
 
-    /// The typed faults it may raise (the names of their detail elements).
-    pub fn faults(&self) -> &'static [&'static str] {
-        self.faults
+    /// The least role that may call it.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Whether the caller's role allows it.
+    pub fn allows(&self, caller: &Caller) -> bool {
+        caller.role() >= self.role
+    }
+
+    /// The typed faults it may raise (the names of their detail elements),
+    /// the authentication faults every operation has included.
+    pub fn faults(&self) -> Vec<&'static str> {
+        self.faults.iter().copied().chain(EVERY_OPERATION).collect()
     }
 
     /// A whole valid request element, e.g. to start a property test from.

@@ -1,7 +1,7 @@
 //! The relation service's operations: Infosoft's Customer Relation API.
 
 use super::faults::*;
-use super::{Access, Declared, Operation, Service};
+use super::{Access, Declared, Operation, Role, Service};
 use crate::relations::{self, CustomerRelation, NewCustomerRelation};
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 use crate::vocabulary::RelationType;
@@ -11,6 +11,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Relations,
         name: "CreateCustomerRelation",
         access: Access::Write,
+        role: Role::Integration,
         faults: &[
             RELATION_TYPE_NOT_FOUND,
             CUSTOMER_NOT_FOUND,
@@ -32,13 +33,16 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Relations,
         name: "GetCustomerRelationsByCustomer",
         access: Access::Read,
+        role: Role::Reader,
         faults: &[CUSTOMER_NOT_FOUND],
         example: "<CustomerNumber>1000</CustomerNumber>",
         handler: &Declared {
             decode: |element| {
                 Fields::read(element, &["CustomerNumber"])?.integer("CustomerNumber", "xs:int")
             },
-            execute: |store, number, _| relations::relations_of_customer(store, number),
+            execute: |store, number, caller| {
+                relations::relations_of_customer(store, number, caller)
+            },
             encode: |out, relations| write_relations(out, relations),
         },
     },
@@ -46,11 +50,12 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Relations,
         name: "DeleteCustomerRelation",
         access: Access::Write,
+        role: Role::Integration,
         faults: &[CUSTOMER_RELATION_NOT_FOUND],
         example: "<Id>1</Id>",
         handler: &Declared {
             decode: |element| Fields::read(element, &["Id"])?.integer("Id", "xs:long"),
-            execute: |store, id, _| relations::delete_relation(store, id),
+            execute: |store, id, caller| relations::delete_relation(store, id, caller),
             // The response element is empty.
             encode: |_, ()| {},
         },
@@ -59,6 +64,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Relations,
         name: "GetRelationTypes",
         access: Access::Read,
+        role: Role::Reader,
         faults: &[],
         example: "",
         handler: &Declared {

@@ -30,6 +30,15 @@ pub enum RelationError {
     #[error("There is no customer relation with Id {id}.")]
     RelationNotFound { id: i64 },
 
+    #[error(
+        "Client '{client}' may not use relations of type '{relation_type_code}': the type is outside its scope."
+    )]
+    OutOfScope {
+        client: String,
+        operation: &'static str,
+        relation_type_code: String,
+    },
+
     #[error("internal error: {0}")]
     Internal(InternalError),
 }

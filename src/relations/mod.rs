@@ -9,7 +9,7 @@ mod ports;
 mod relation_rules;
 
 pub use error::RelationError;
-pub use model::{Caller, CustomerRelation, NewCustomerRelation, ValidRelation};
+pub use model::{CustomerRelation, NewCustomerRelation, ValidRelation};
 pub use ports::{CustomerDirectory, CustomerRecord, Inserted, RelationRepository};
 pub use relation_rules::{create_relation, delete_relation, relation_types, relations_of_customer};
 

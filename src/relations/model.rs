@@ -41,17 +41,3 @@ pub struct CustomerRelation {
     pub created_at: DateTime<Utc>,
     pub created_by: String,
 }
-
-/// Who is calling. Until authentication exists every caller is anonymous.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller(String);
-
-impl Caller {
-    pub fn anonymous() -> Self {
-        Caller("anonymous".to_owned())
-    }
-
-    pub fn name(&self) -> &str {
-        &self.0
-    }
-}

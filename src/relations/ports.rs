@@ -41,6 +41,8 @@ pub trait RelationRepository {
         &mut self,
         customer_number: i32,
     ) -> Result<Vec<CustomerRelation>, InternalError>;
+    /// The relation type of the relation with that Id, if there is one.
+    fn relation_type_of(&mut self, id: i64) -> Result<Option<String>, InternalError>;
     /// Whether a relation with that Id existed and is now gone.
     fn delete_relation(&mut self, id: i64) -> Result<bool, InternalError>;
 }

@@ -3,12 +3,11 @@
 //! breaks (step 3 reports all of its field rules at once).
 
 use super::{
-    ADDITIONAL_VALUE_MAX_CHARS, Caller, CustomerDirectory, CustomerRelation, Inserted,
-    NewCustomerRelation, REFERENCE_MAX_CHARS, RelationError, RelationRepository, SOURCE_MAX_CHARS,
-    ValidRelation,
+    ADDITIONAL_VALUE_MAX_CHARS, CustomerDirectory, CustomerRelation, Inserted, NewCustomerRelation,
+    REFERENCE_MAX_CHARS, RelationError, RelationRepository, SOURCE_MAX_CHARS, ValidRelation,
 };
 use crate::vocabulary::{
-    CanonicalReference, FieldErrors, ReferenceType, RelationType, TitleMode, Validity,
+    Caller, CanonicalReference, FieldErrors, ReferenceType, RelationType, TitleMode, Validity,
     sorted_by_code,
 };
 
@@ -20,6 +19,14 @@ pub fn create_relation<S>(
 where
     S: CustomerDirectory + RelationRepository + ?Sized,
 {
+    // 0. The caller's scope allows the type (before anything is looked
+    // up, so that nothing outside the scope is revealed).
+    in_scope(
+        caller,
+        "CreateCustomerRelation",
+        &request.relation_type_code,
+    )?;
+
     // 1. The relation type exists.
     let relation_type = store
         .relation_type(&request.relation_type_code)?
@@ -167,10 +174,29 @@ fn check_reference<S: CustomerDirectory + ?Sized>(
     }
 }
 
-/// All relations of a customer, valid or not; ordered by Id.
+/// Refuses a relation type outside the caller's scope.
+fn in_scope(
+    caller: &Caller,
+    operation: &'static str,
+    relation_type_code: &str,
+) -> Result<(), RelationError> {
+    if caller.may_use(relation_type_code) {
+        Ok(())
+    } else {
+        Err(RelationError::OutOfScope {
+            client: caller.name().to_owned(),
+            operation,
+            relation_type_code: relation_type_code.to_owned(),
+        })
+    }
+}
+
+/// All relations of a customer, valid or not, that are within the
+/// caller's scope; ordered by Id.
 pub fn relations_of_customer<S>(
     store: &mut S,
     customer_number: i32,
+    caller: &Caller,
 ) -> Result<Vec<CustomerRelation>, RelationError>
 where
     S: CustomerDirectory + RelationRepository + ?Sized,
@@ -181,13 +207,23 @@ where
             exists_but_invalid: false,
         });
     }
-    Ok(store.relations_of_customer(customer_number)?)
+    let mut relations = store.relations_of_customer(customer_number)?;
+    relations.retain(|relation| caller.may_use(&relation.relation_type_code));
+    Ok(relations)
 }
 
+/// Deletes a relation of a type within the caller's scope.
 pub fn delete_relation<S: RelationRepository + ?Sized>(
     store: &mut S,
     id: i64,
+    caller: &Caller,
 ) -> Result<(), RelationError> {
+    if caller.scope().is_some() {
+        match store.relation_type_of(id)? {
+            Some(code) => in_scope(caller, "DeleteCustomerRelation", &code)?,
+            None => return Err(RelationError::RelationNotFound { id }),
+        }
+    }
     if store.delete_relation(id)? {
         Ok(())
     } else {

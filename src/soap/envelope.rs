@@ -2,6 +2,7 @@
 //! its Body.
 
 use super::fault::{Fault, HeaderBlock};
+use super::wsse::WSSE_NS;
 use super::xml_tree::{SourceEncoding, XmlElement, XmlLimits, parse_document};
 use super::{SOAP11_ENV, SOAP12_ENV, SoapVersion};
 
@@ -12,8 +13,12 @@ const SOAP12_ROLE_ULTIMATE: &str = "http://www.w3.org/2003/05/soap-envelope/role
 #[derive(Debug)]
 pub struct Envelope {
     pub version: SoapVersion,
-    /// Header blocks addressed to this service with mustUnderstand set.
+    /// Header blocks addressed to this service with mustUnderstand set
+    /// that it does not understand.
     pub must_understand: Vec<HeaderBlock>,
+    /// The `wsse:Security` header block addressed to this service, if any
+    /// (it is understood, so mustUnderstand on it is honoured).
+    pub security: Option<XmlElement>,
     /// The Body's one child: the operation element.
     pub operation: XmlElement,
 }
@@ -138,9 +143,10 @@ impl Envelope {
         }
         let body = body.ok_or_else(|| fail("The envelope has no Body.".into()))?;
 
-        let must_understand = header
-            .map(|h| understood_headers(version, h))
-            .unwrap_or_default();
+        let (must_understand, security) = match header {
+            Some(header) => read_header_blocks(version, header).map_err(fail)?,
+            None => (Vec::new(), None),
+        };
 
         if !body.text.trim().is_empty() {
             return Err(fail(
@@ -159,41 +165,57 @@ impl Envelope {
         Ok(Self {
             version,
             must_understand,
+            security,
             operation,
         })
     }
 }
 
-/// Header blocks addressed to this node (no actor/role, or next, or the
-/// ultimate receiver) that carry mustUnderstand. The service understands no
-/// header block, so each of them is a MustUnderstand fault.
-fn understood_headers(version: SoapVersion, header: XmlElement) -> Vec<HeaderBlock> {
+/// The header blocks addressed to this node (no actor/role, or next, or
+/// the ultimate receiver): those that carry mustUnderstand and that the
+/// service does not understand (each is a MustUnderstand fault), and the
+/// one it understands, `wsse:Security`.
+fn read_header_blocks(
+    version: SoapVersion,
+    header: XmlElement,
+) -> Result<(Vec<HeaderBlock>, Option<XmlElement>), String> {
     let env_ns = version.envelope_namespace();
-    header
-        .children
-        .into_iter()
-        .filter(|block| {
-            let must = block
-                .attribute(Some(env_ns), "mustUnderstand")
-                .map(str::trim);
-            let must = matches!(must, Some("1") | Some("true"));
-            let for_us = match version {
-                SoapVersion::V11 => matches!(
-                    block.attribute(Some(env_ns), "actor"),
-                    None | Some(SOAP11_ACTOR_NEXT)
-                ),
-                SoapVersion::V12 => matches!(
-                    block.attribute(Some(env_ns), "role"),
-                    None | Some(SOAP12_ROLE_NEXT) | Some(SOAP12_ROLE_ULTIMATE)
-                ),
-            };
-            must && for_us
-        })
-        .map(|block| HeaderBlock {
-            namespace: block.namespace,
-            name: block.name,
-        })
-        .collect()
+    let mut not_understood = Vec::new();
+    let mut security = None;
+    for block in header.children {
+        let for_us = match version {
+            SoapVersion::V11 => matches!(
+                block.attribute(Some(env_ns), "actor"),
+                None | Some(SOAP11_ACTOR_NEXT)
+            ),
+            SoapVersion::V12 => matches!(
+                block.attribute(Some(env_ns), "role"),
+                None | Some(SOAP12_ROLE_NEXT) | Some(SOAP12_ROLE_ULTIMATE)
+            ),
+        };
+        if !for_us {
+            continue;
+        }
+        if block.is(WSSE_NS, "Security") {
+            if security.is_some() {
+                return Err(
+                    "The Header holds more than one wsse:Security block for this service.".into(),
+                );
+            }
+            security = Some(block);
+            continue;
+        }
+        let must = block
+            .attribute(Some(env_ns), "mustUnderstand")
+            .map(str::trim);
+        if matches!(must, Some("1") | Some("true")) {
+            not_understood.push(HeaderBlock {
+                namespace: block.namespace,
+                name: block.name,
+            });
+        }
+    }
+    Ok((not_understood, security))
 }
 
 /// A successful response: the payload in an envelope of `version`.

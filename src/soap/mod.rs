@@ -6,6 +6,7 @@ mod envelope;
 mod fault;
 mod message_reader;
 mod wsdl;
+mod wsse;
 mod xml_out;
 mod xml_tree;
 
@@ -15,6 +16,10 @@ pub use envelope::{
 pub use fault::{Detail, Fault, HeaderBlock, SoapError, TypedFault};
 pub use message_reader::{DecodeError, Fields, only_child};
 pub use wsdl::{register_wsdl_template, relation_wsdl_template, wsdl_with_address};
+pub use wsse::{
+    SecurityHeader, SecurityHeaderError, Timestamp, UsernameToken, WSSE_NS, WSU_NS,
+    read_security_header,
+};
 pub use xml_out::XmlOut;
 pub use xml_tree::{SourceEncoding, XmlElement, XmlLimits};
 

@@ -9,6 +9,7 @@
 //! an arm per backend.
 
 mod bulk_load;
+mod client_store;
 mod database_url;
 mod group_commit;
 mod migrations;
@@ -259,6 +260,20 @@ impl Database {
     /// Opens the database the URL names (for SQLite creating the file and
     /// its folder). The backend is the URL's scheme.
     pub fn open(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
+        Self::open_with(url, options, true)
+    }
+
+    /// As [`Database::open`], for reading only: SQLite gets no writer.
+    /// For a task that must not wait for the pool the requests share.
+    pub fn open_for_reading(url: &DatabaseUrl, options: &PoolOptions) -> Result<Self, StoreError> {
+        Self::open_with(url, options, false)
+    }
+
+    fn open_with(
+        url: &DatabaseUrl,
+        options: &PoolOptions,
+        with_writer: bool,
+    ) -> Result<Self, StoreError> {
         let reachable = Arc::new(Reachability::default());
         let setup = || {
             Box::new(Setup {
@@ -304,7 +319,7 @@ impl Database {
             }
         };
         let writer = match &pools {
-            Pools::Sqlite(pool) => {
+            Pools::Sqlite(pool) if with_writer => {
                 let pool = pool.clone();
                 Some(group_commit::Writer::start(move || {
                     pool.get()
@@ -312,7 +327,7 @@ impl Database {
                         .map_err(InternalError::new)
                 }))
             }
-            Pools::Postgres(_) => None,
+            Pools::Sqlite(_) | Pools::Postgres(_) => None,
         };
         Ok(Self {
             pools,

@@ -207,6 +207,15 @@ impl RelationRepository for DbConnection {
         rows.map_err(internal).and_then(all_converted)
     }
 
+    fn relation_type_of(&mut self, id: i64) -> Result<Option<String>, InternalError> {
+        db_run!(self.conn(), |c| customer_relations::table
+            .find(id)
+            .select(customer_relations::relation_type_code)
+            .first::<String>(c)
+            .optional())
+        .map_err(internal)
+    }
+
     fn delete_relation(&mut self, id: i64) -> Result<bool, InternalError> {
         db_run!(self.conn(), |c| diesel::delete(
             customer_relations::table.find(id)

@@ -81,3 +81,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     relation_types,
     customer_relations,
 );
+
+diesel::table! {
+    api_clients (name) {
+        name -> Text,
+        role -> Text,
+        scope -> Nullable<Text>,
+        validity -> Text,
+        secret_digest -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -3,11 +3,13 @@
 //! types. Below [`crate::relations`] and [`crate::register`], so that neither
 //! imports the other for basics; knows neither XML nor the database.
 
+mod caller;
 mod codes;
 mod enums;
 mod errors;
 mod relation_type;
 
+pub use caller::{Caller, Role};
 pub use codes::{CanonicalReference, CodeParseError, RegisterCode};
 pub(crate) use enums::text_enum;
 pub use enums::{ReferenceType, TitleMode, Validity};

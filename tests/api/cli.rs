@@ -74,7 +74,11 @@ impl Server {
     }
 
     pub async fn call(&self, payload: &str) -> String {
-        self.call_with(&reqwest::Client::new(), payload).await
+        self.call_with(
+            &crate::helpers::client_as(crate::helpers::DEMO_ADMIN),
+            payload,
+        )
+        .await
     }
 
     async fn call_with(&self, client: &reqwest::Client, payload: &str) -> String {
@@ -128,7 +132,7 @@ async fn two_instances_on_one_database_make_exactly_one_relation() {
         (first.join().unwrap(), second.join().unwrap())
     });
     let instances = [&first, &second];
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_as(crate::helpers::DEMO_ADMIN);
 
     let request = relation(1000, "SHARE", "1001").title("DAILY").to_xml();
     let answers = join_all((0..64).map(|i| instances[i % 2].call_with(&client, &request))).await;
@@ -191,7 +195,7 @@ on_both_backends! {
     async fn a_panic_is_a_server_fault_and_the_workers_survive(backend: Backend) {
         let database = backend.fresh_database();
         let server = Server::start(&database.raw_url, &["--demo", "--workers", "2", "--panic-trigger"]);
-        let client = reqwest::Client::new();
+        let client = crate::helpers::client_as(crate::helpers::DEMO_ADMIN);
         let mut ids = Vec::new();
         // Reads and writes, so that a write panics inside its transaction
         // (on SQLite, in the group-commit writer).
@@ -274,7 +278,7 @@ on_both_backends! {
         let load = (0..8).map(|worker| {
             let endpoint = endpoint.clone();
             tokio::spawn(async move {
-                let client = reqwest::Client::new();
+                let client = crate::helpers::client_as(crate::helpers::DEMO_ADMIN);
                 let mut confirmed = Vec::new();
                 for n in 0.. {
                     let reference = format!("crash-{worker}-{n}");
@@ -613,7 +617,7 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
     let limited = Server::start_with(&database.raw_url, &[], |command| {
         limit_file_size(command, 64 * 1024)
     });
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client_as(crate::helpers::DEMO_ADMIN);
     let server_fault = |body: &str| body.contains("soap:Server") && body.contains("request id");
 
     let mut confirmed = Vec::new();

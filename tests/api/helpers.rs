@@ -1,3 +1,4 @@
+use customer_relations::auth::ensure_demo_clients;
 use customer_relations::import::{demo_fixtures, import};
 use customer_relations::operations::Service;
 use customer_relations::settings::Settings;
@@ -231,20 +232,51 @@ async fn spawn(backend: &Backend, demo: bool, configure: impl FnOnce(&mut Settin
     if demo {
         import(&database, &demo_fixtures()).expect("demo data loads");
     }
+    // Without the demo data, the clients whose scope needs its relation
+    // types are left out; demo-admin is always there.
+    ensure_demo_clients(&database).expect("the demo clients are added");
     let app = Application::build(&settings, database).expect("server binds");
     let address = format!("http://{}", app.address());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        client: client_as(DEMO_ADMIN),
         database: fresh,
     }
+}
+
+/// A demo client's name and secret (README, "Security").
+pub type Login = (&'static str, &'static str);
+pub const DEMO_ADMIN: Login = ("demo-admin", "demo-admin-secret");
+pub const DEMO_BUS: Login = ("demo-bus", "demo-bus-secret");
+pub const DEMO_SSO: Login = ("demo-sso", "demo-sso-secret");
+pub const DEMO_READER: Login = ("demo-reader", "demo-reader-secret");
+
+/// The `Authorization` header value of HTTP Basic for a name and secret.
+pub fn basic(name: &str, secret: &str) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{name}:{secret}"));
+    format!("Basic {encoded}")
+}
+
+/// An HTTP client that sends these credentials with HTTP Basic on every
+/// request.
+pub fn client_as((name, secret): Login) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        basic(name, secret).parse().expect("a header value"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .expect("an HTTP client")
 }
 
 /// Posts `payload` in a SOAP 1.1 envelope to `endpoint` (any server, e.g.
 /// one started from the command line); (status, body). Waits at most 30 s.
 pub async fn post_soap(endpoint: &str, payload: &str) -> (u16, String) {
-    let response = reqwest::Client::new()
+    let response = client_as(DEMO_ADMIN)
         .post(endpoint)
         .header("Content-Type", Soap::V11.content_type())
         .body(envelope(Soap::V11, payload))
@@ -409,6 +441,30 @@ impl TestApp {
         response
     }
 
+    /// Sends a whole envelope of `version` to `service` with `client`,
+    /// which carries whatever credentials the test wants (see
+    /// [`client_as`]; `reqwest::Client::new()` has none).
+    pub async fn send_with(
+        &self,
+        client: &reqwest::Client,
+        service: Service,
+        version: Soap,
+        envelope: String,
+    ) -> SoapResponse {
+        let endpoint = format!("{}{}", self.address, service.path());
+        let response = client
+            .post(&endpoint)
+            .header("Content-Type", version.content_type())
+            .body(envelope.clone())
+            .timeout(std::time::Duration::from_secs(30))
+            .send()
+            .await
+            .expect("the server answers");
+        let response = SoapResponse::read(response).await;
+        assert_fault_declared(service, envelope.as_bytes(), &response);
+        response
+    }
+
     /// Sends `payload` in an envelope of `version`.
     pub async fn call(&self, version: Soap, payload: &str) -> SoapResponse {
         self.post(version.content_type(), None, envelope(version, payload))
@@ -461,6 +517,7 @@ pub struct SoapResponse {
     pub status: u16,
     pub content_type: String,
     pub request_id: String,
+    pub www_authenticate: String,
     pub body: String,
 }
 
@@ -516,6 +573,7 @@ impl SoapResponse {
         };
         let content_type = header("content-type");
         let request_id = header("x-request-id");
+        let www_authenticate = header("www-authenticate");
         let status = response.status().as_u16();
         let body = response.text().await.expect("a body");
         crate::schema_check::assert_valid(&body);
@@ -523,6 +581,7 @@ impl SoapResponse {
             status,
             content_type,
             request_id,
+            www_authenticate,
             body,
         }
     }

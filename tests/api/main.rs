@@ -17,6 +17,7 @@ mod outage;
 pub mod overload;
 mod register;
 mod schema_check;
+mod security;
 mod server_faults;
 mod timeouts;
 mod worked_cases;

@@ -108,8 +108,10 @@ async fn pump(
 async fn service_behind_proxy() -> (String, Proxy, crate::helpers::FreshDatabase) {
     let backend = Backend::postgres();
     let fresh = backend.fresh_database();
-    customer_relations::import::import(&fresh.open(), &customer_relations::import::demo_fixtures())
+    let database = fresh.open();
+    customer_relations::import::import(&database, &customer_relations::import::demo_fixtures())
         .unwrap();
+    customer_relations::auth::ensure_demo_clients(&database).unwrap();
     let mut direct = url::Url::parse(&fresh.raw_url).unwrap();
     let upstream = format!(
         "{}:{}",
@@ -148,7 +150,7 @@ async fn create(address: &str, reference: &str) -> (Option<i64>, String, Duratio
 
 async fn health(address: &str) -> (u16, String, Duration) {
     let started = Instant::now();
-    let response = reqwest::Client::new()
+    let response = crate::helpers::client_as(crate::helpers::DEMO_ADMIN)
         .get(format!("{address}/health"))
         .timeout(Duration::from_secs(30))
         .send()

@@ -17,7 +17,7 @@ on_both_backends! {
         assert_eq!(facebook.reference_type, "External");
         assert_eq!(facebook.reference, "20531316728");
         assert_eq!(facebook.title, None);
-        assert_eq!(facebook.created_by, "anonymous");
+        assert_eq!(facebook.created_by, "demo-admin");
         created.push(facebook.clone());
 
         // 2. the same again → AlreadyExists, ExistingId of #1

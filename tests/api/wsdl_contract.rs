@@ -172,7 +172,13 @@ fn every_operation_declares_the_faults_it_can_raise() {
     ]);
     assert_eq!(declared.len(), rulebook.len());
     for (operation, faults) in rulebook {
-        let faults: BTreeSet<String> = faults.iter().map(|f| f.to_string()).collect();
+        // Every operation also refuses missing credentials and what the
+        // client may not do (README, "Security").
+        let faults: BTreeSet<String> = faults
+            .iter()
+            .chain(&["AuthenticationFault", "AccessDeniedFault"])
+            .map(|f| f.to_string())
+            .collect();
         assert_eq!(declared[operation], faults, "{operation}");
     }
 }

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 import zeep
+from zeep.wsse.username import UsernameToken
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("CR_BINARY", str(ROOT / "target" / "debug" / "customer-relations"))
@@ -64,8 +65,22 @@ def endpoint(request):
             process.wait(timeout=30)
 
 
-def make_client(endpoint, soap12=False):
-    client = zeep.Client(f"{endpoint}?wsdl")
+# The demo clients (README, "Security"): name -> secret.
+DEMO_SECRETS = {
+    "demo-admin": "demo-admin-secret",
+    "demo-bus": "demo-bus-secret",
+    "demo-sso": "demo-sso-secret",
+    "demo-reader": "demo-reader-secret",
+}
+
+
+def login(name="demo-admin", **token_options):
+    """zeep's own WS-Security UsernameToken (PasswordText) for a demo client."""
+    return UsernameToken(name, DEMO_SECRETS[name], **token_options)
+
+
+def make_client(endpoint, soap12=False, wsse=None):
+    client = zeep.Client(f"{endpoint}?wsdl", wsse=wsse or login())
     if soap12:
         return client.bind("CustomerRelationService", "CustomerRelationServiceSoap12")
     return client.service
@@ -75,9 +90,9 @@ def register_endpoint(endpoint):
     return endpoint.replace("/CustomerRelationService", "/CustomerRegisterService")
 
 
-def make_register_client(endpoint, soap12=False):
+def make_register_client(endpoint, soap12=False, wsse=None):
     """A client of the register service generated from its own WSDL."""
-    client = zeep.Client(f"{register_endpoint(endpoint)}?wsdl")
+    client = zeep.Client(f"{register_endpoint(endpoint)}?wsdl", wsse=wsse or login())
     if soap12:
         return client.bind("CustomerRegisterService", "CustomerRegisterServiceSoap12")
     return client.service

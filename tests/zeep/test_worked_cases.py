@@ -53,7 +53,7 @@ def run_worked_cases(service):
     # 1, 2
     facebook = create(service, 1000, "FACEBOOK", "20531316728")
     assert facebook.Reference == "20531316728" and facebook.ReferenceType == "External"
-    assert facebook.TitleCode is None and facebook.Audit.CreatedBy == "anonymous"
+    assert facebook.TitleCode is None and facebook.Audit.CreatedBy == "demo-admin"
     created.append(facebook.Id)
     d = expect_fault("CustomerRelationAlreadyExistsFault", create, service, 1000, "FACEBOOK", "20531316728")
     assert int(field(d, "ExistingId")) == facebook.Id

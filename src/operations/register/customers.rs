@@ -1,7 +1,7 @@
 //! Customers: create, update, read, validity and search.
 
 use crate::operations::faults::*;
-use crate::operations::{Access, Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Role, Service};
 use crate::register::{self, Customer, CustomerFields, CustomerPage, CustomerSearch, NewCustomer};
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 
@@ -10,6 +10,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "CreateCustomer",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, CUSTOMER_ALREADY_EXISTS],
         example: "<Customer><CustomerNumber>5000</CustomerNumber><Name>Fjord AS</Name>\
                   <Street>Kai 1</Street><Zip>9008</Zip><City>Tromsø</City>\
@@ -25,6 +26,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "UpdateCustomer",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, CUSTOMER_NOT_FOUND],
         example: "<Customer><CustomerNumber>1001</CustomerNumber><Name>Ola Nordmann</Name>\
                   <City>Bergen</City><Country>NO</Country></Customer>",
@@ -38,6 +40,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "GetCustomer",
         access: Access::Read,
+        role: Role::Reader,
         faults: &[CUSTOMER_NOT_FOUND],
         example: "<CustomerNumber>1000</CustomerNumber>",
         handler: &Declared {
@@ -50,6 +53,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "SetCustomerValidity",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, CUSTOMER_NOT_FOUND],
         example: "<CustomerNumber>1002</CustomerNumber><Validity>Invalid</Validity>",
         handler: &Declared {
@@ -70,6 +74,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "SearchCustomers",
         access: Access::Read,
+        role: Role::Reader,
         faults: &[ENTITY_VALIDATION],
         example: "<CustomerNumber>10*</CustomerNumber><Name>*nord*</Name><City>Oslo</City>\
                   <Zip>0*</Zip><Validity>Valid</Validity><SortBy>Name</SortBy>\

@@ -3,7 +3,7 @@
 
 use crate::operations::faults::*;
 use crate::operations::relations::{write_relation_type, write_relation_types};
-use crate::operations::{Access, Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Role, Service};
 use crate::register::{self, RelationTypeDraft};
 use crate::soap::{DecodeError, Fields, XmlElement, only_child};
 
@@ -12,6 +12,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "CreateRelationType",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, RELATION_TYPE_ALREADY_EXISTS],
         example: "<RelationType><Code>PARTNER</Code><Name>Partner</Name>\
                   <ReferenceType>Customer</ReferenceType><TitleMode>Forbidden</TitleMode>\
@@ -26,6 +27,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "UpdateRelationType",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, RELATION_TYPE_NOT_FOUND, IN_USE],
         example: "<RelationType><Code>SSO</Code><Name>SSO</Name>\
                   <ReferenceType>User</ReferenceType><TitleMode>Optional</TitleMode>\
@@ -40,6 +42,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "DeleteRelationType",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[RELATION_TYPE_NOT_FOUND, IN_USE],
         example: "<Code>SHARE-NONE</Code>",
         handler: &Declared {
@@ -52,6 +55,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "GetRelationType",
         access: Access::Read,
+        role: Role::Reader,
         faults: &[RELATION_TYPE_NOT_FOUND],
         example: "<Code>SSO</Code>",
         handler: &Declared {
@@ -64,6 +68,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "ListRelationTypes",
         access: Access::Read,
+        role: Role::Reader,
         faults: &[],
         example: "",
         handler: &Declared {

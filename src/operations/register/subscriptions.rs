@@ -3,7 +3,7 @@
 
 use super::customers::decode_customer_number;
 use crate::operations::faults::*;
-use crate::operations::{Access, Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Role, Service};
 use crate::register::{self, NewSubscription, Subscription};
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 
@@ -12,6 +12,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "CreateSubscription",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[
             ENTITY_VALIDATION,
             CUSTOMER_NOT_FOUND,
@@ -30,6 +31,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "EndSubscription",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, SUBSCRIPTION_NOT_FOUND],
         example: "<Id>1</Id><EndDate>2099-12-31</EndDate>",
         handler: &Declared {
@@ -45,6 +47,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "ListSubscriptionsByCustomer",
         access: Access::Read,
+        role: Role::Reader,
         faults: &[CUSTOMER_NOT_FOUND],
         example: "<CustomerNumber>1001</CustomerNumber>",
         handler: &Declared {

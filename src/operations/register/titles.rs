@@ -1,7 +1,7 @@
 //! Titles: create, rename, list and validity.
 
 use crate::operations::faults::*;
-use crate::operations::{Access, Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Role, Service};
 use crate::register::{self, Title};
 use crate::soap::{Fields, XmlOut, only_child};
 
@@ -10,6 +10,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "CreateTitle",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, TITLE_ALREADY_EXISTS],
         example: "<Title><Code>SPORT</Code><Name>Sport</Name><Validity>Valid</Validity></Title>",
         handler: &Declared {
@@ -32,6 +33,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "UpdateTitle",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, TITLE_NOT_FOUND],
         example: "<Code>TECH</Code><Name>Technology</Name>",
         handler: &Declared {
@@ -47,6 +49,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "ListTitles",
         access: Access::Read,
+        role: Role::Reader,
         faults: &[ENTITY_VALIDATION],
         example: "<Validity>Valid</Validity>",
         handler: &Declared {
@@ -59,6 +62,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "SetTitleValidity",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, TITLE_NOT_FOUND],
         example: "<Code>TECH</Code><Validity>Invalid</Validity>",
         handler: &Declared {

@@ -1,7 +1,7 @@
 //! Users of the user register: create, update, read and validity.
 
 use crate::operations::faults::*;
-use crate::operations::{Access, Declared, Operation, Service};
+use crate::operations::{Access, Declared, Operation, Role, Service};
 use crate::register::{self, User, UserDraft};
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 
@@ -10,6 +10,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "CreateUser",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, CUSTOMER_NOT_FOUND, USER_ALREADY_EXISTS],
         example: "<User><Email>a@example.com</Email><Name>A</Name>\
                   <CustomerNumber>1000</CustomerNumber></User>",
@@ -23,6 +24,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "UpdateUser",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, USER_NOT_FOUND, CUSTOMER_NOT_FOUND],
         example: "<User><Email>ola@example.com</Email><Name>Ola N.</Name>\
                   <CustomerNumber>1001</CustomerNumber></User>",
@@ -36,6 +38,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "GetUser",
         access: Access::Read,
+        role: Role::Reader,
         faults: &[USER_NOT_FOUND],
         example: "<Email>Kari@Example.com</Email>",
         handler: &Declared {
@@ -52,6 +55,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         service: Service::Register,
         name: "SetUserValidity",
         access: Access::Write,
+        role: Role::Admin,
         faults: &[ENTITY_VALIDATION, USER_NOT_FOUND],
         example: "<Email>ola@example.com</Email><Validity>InvalidTemporarily</Validity>",
         handler: &Declared {
