@@ -10,5 +10,6 @@ local counter = 0
 function request()
   counter = counter + 1
   local body = '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><CreateCustomerRelation xmlns="urn:customer-relations:v1"><CustomerRelation><CustomerNumber>1000</CustomerNumber><RelationTypeCode>FACEBOOK</RelationTypeCode><Reference>' .. prefix .. '-' .. counter .. '</Reference></CustomerRelation></CreateCustomerRelation></s:Body></s:Envelope>'
-  return wrk.format("POST", "/CustomerRelationService", {["Content-Type"] = "text/xml"}, body)
+  -- HTTP Basic as demo-bus (README, "Security").
+  return wrk.format("POST", "/CustomerRelationService", {["Content-Type"] = "text/xml", ["Authorization"] = "Basic ZGVtby1idXM6ZGVtby1idXMtc2VjcmV0"}, body)
 end

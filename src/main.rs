@@ -44,8 +44,6 @@ enum Command {
     Client {
         #[command(subcommand)]
         command: ClientCommand,
-        #[command(flatten)]
-        database: DatabaseArgs,
     },
 }
 
@@ -61,13 +59,37 @@ enum ClientCommand {
         /// default: all.
         #[arg(long, value_delimiter = ',')]
         scope: Option<Vec<String>>,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
     /// List the clients (never their secrets).
-    List,
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Give a client a new secret (printed once); the old one stops working.
-    Rotate { name: String },
+    Rotate {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Make a client invalid for good.
-    Revoke { name: String },
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+impl ClientCommand {
+    fn database(&self) -> &DatabaseArgs {
+        match self {
+            Self::Add { database, .. }
+            | Self::List { database }
+            | Self::Rotate { database, .. }
+            | Self::Revoke { database, .. } => database,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -257,7 +279,7 @@ fn main() -> ExitCode {
                 println!("Migrations are up to date.");
             }),
         Command::Import { dir, database } => import(&dir, &database),
-        Command::Client { command, database } => client(command, &database),
+        Command::Client { command } => client(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -289,16 +311,18 @@ fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn client(command: ClientCommand, args: &DatabaseArgs) -> anyhow::Result<()> {
-    let database = args.open(&PoolOptions::default())?;
+fn client(command: ClientCommand) -> anyhow::Result<()> {
+    let database = command.database().open(&PoolOptions::default())?;
     database.migrate()?;
     match command {
-        ClientCommand::Add { name, role, scope } => {
+        ClientCommand::Add {
+            name, role, scope, ..
+        } => {
             let secret = auth::add_client(&database, &name, role, scope)?;
             println!("Added client {name} ({role}). Its secret, shown this once:");
             println!("{secret}");
         }
-        ClientCommand::List => {
+        ClientCommand::List { .. } => {
             use customer_relations::auth::ClientStore;
             let clients = database.api_clients().map_err(|e| anyhow::anyhow!("{e}"))?;
             if clients.is_empty() {
@@ -319,14 +343,14 @@ fn client(command: ClientCommand, args: &DatabaseArgs) -> anyhow::Result<()> {
                 );
             }
         }
-        ClientCommand::Rotate { name } => {
+        ClientCommand::Rotate { name, .. } => {
             let secret = auth::rotate_client(&database, &name)?;
             println!(
                 "Client {name} has a new secret (the old one no longer works), shown this once:"
             );
             println!("{secret}");
         }
-        ClientCommand::Revoke { name } => {
+        ClientCommand::Revoke { name, .. } => {
             auth::revoke_client(&database, &name)?;
             println!("Client {name} is revoked; every instance refuses it within a second.");
         }

@@ -353,6 +353,98 @@ on_both_backends! {
         server.interrupt();
     }
 
+    async fn client_commands_add_rotate_revoke_and_list_on_a_running_service(backend: Backend) {
+        let database = backend.fresh_database();
+        let url = database.raw_url.as_str();
+        let server = Server::start(url, &["--demo"]);
+        let client = |args: &[&str]| {
+            let out = Command::new(BIN)
+                .arg("client")
+                .args(args)
+                .args(["--database", url])
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let secret_of = |stdout: &str| stdout.lines().nth(1).unwrap().trim().to_owned();
+        let as_client = |secret: &str| crate::helpers::client_as(("crm-bus", secret));
+        // Within a second of a change, every instance acts on it.
+        let settled = || tokio::time::sleep(Duration::from_millis(1100));
+
+        let (code, stdout, stderr) = client(&["add", "crm-bus", "--role", "integration", "--scope", "SSO,FACEBOOK"]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let first = secret_of(&stdout);
+        assert_eq!(first.len(), 43, "{stdout}");
+        settled().await;
+        let created = server.call_with(&as_client(&first), &relation(1000, "SSO", "cli").to_xml()).await;
+        assert!(created.contains("<CreatedBy>crm-bus</CreatedBy>"), "{created}");
+        let refused = server.call_with(&as_client(&first), &relation(1000, "PERSONAL", "1001").to_xml()).await;
+        assert!(refused.contains("AccessDeniedFault"), "{refused}");
+
+        let (code, stdout, _) = client(&["rotate", "crm-bus"]);
+        assert_eq!(code, Some(0));
+        let second = secret_of(&stdout);
+        assert_ne!(first, second);
+        settled().await;
+        let old = server.call_with(&as_client(&first), &get_relations_xml(1000)).await;
+        assert!(old.contains("AuthenticationFault"), "{old}");
+        let new = server.call_with(&as_client(&second), &get_relations_xml(1000)).await;
+        assert!(new.contains("GetCustomerRelationsByCustomerResponse"), "{new}");
+
+        let (code, stdout, _) = client(&["revoke", "crm-bus"]);
+        assert_eq!(code, Some(0), "{stdout}");
+        settled().await;
+        let revoked = server.call_with(&as_client(&second), &get_relations_xml(1000)).await;
+        assert!(revoked.contains("AuthenticationFault"), "{revoked}");
+
+        let (code, listed, _) = client(&["list"]);
+        assert_eq!(code, Some(0));
+        assert!(listed.contains("crm-bus\tintegration\tFACEBOOK,SSO\tInvalid\t"), "{listed}");
+        assert!(listed.contains("demo-sso\tintegration\tFACEBOOK,SSO\tValid\t"), "{listed}");
+        assert!(!listed.contains(&first) && !listed.contains(&second) && !listed.contains("demo-admin-secret"));
+
+        // Bad input: one clear line, nothing changed.
+        for (args, says) in [
+            (&["add", "x", "--role", "integration", "--scope", "NOPE"][..], "'NOPE', which is not a relation type"),
+            (&["add", "x", "--role", "admin", "--scope", "SSO"][..], "takes no scope"),
+            (&["add", "crm-bus", "--role", "reader"][..], "already a client named 'crm-bus'"),
+            (&["add", "a:b", "--role", "reader"][..], "is not a client name"),
+            (&["rotate", "nobody"][..], "no client named 'nobody'"),
+            (&["revoke", "nobody"][..], "no client named 'nobody'"),
+        ] {
+            let (code, _, stderr) = client(args);
+            assert_eq!(code, Some(1), "{args:?}: {stderr}");
+            assert!(stderr.starts_with("error: ") && stderr.contains(says), "{args:?}: {stderr}");
+        }
+        let (code, _, stderr) = client(&["add", "x", "--role", "boss"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("'boss' is not a role"), "{stderr}");
+        let (_, after, _) = client(&["list"]);
+        assert!(!after.contains("\nx\t") && !after.starts_with("x\t"), "{after}");
+
+        // Failed attempts are logged with the name, the address and the
+        // request id, never the secret.
+        let response = crate::helpers::client_as(("crm-bus", "a-wrong-secret"))
+            .post(&server.endpoint)
+            .header("Content-Type", Soap::V11.content_type())
+            .body(envelope(Soap::V11, &get_relations_xml(1000)))
+            .send()
+            .await
+            .unwrap();
+        let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let (_, log) = server.interrupt();
+        let line = log
+            .iter()
+            .find(|l| l.contains(&format!("request_id={request_id} authentication failed")))
+            .unwrap_or_else(|| panic!("{log:#?}"));
+        assert!(line.contains("client=crm-bus address=127.0.0.1"), "{line}");
+        assert!(log.iter().all(|l| !l.contains("a-wrong-secret") && !l.contains(&second)), "{log:#?}");
+    }
+
     async fn a_server_fault_names_a_request_id_that_the_log_shows(backend: Backend) {
         let database = backend.fresh_database();
         let server = Server::start(&database.raw_url, &["--demo"]);
@@ -502,6 +594,9 @@ fn flags_that_mean_nothing_are_refused_not_panicked_on() {
         ("--public-url", "https://crm.example.com/?x=1"),
         ("--shutdown-grace-secs", "0"),
         ("--body-timeout-secs", "0"),
+        ("--auth-client-failures", "0"),
+        ("--auth-address-failures", "0"),
+        ("--auth-cooldown-secs", "0"),
     ] {
         let (code, stderr) = run(&["serve", "--bind", "127.0.0.1:0", flag, value]);
         assert_eq!(code, Some(2), "{flag} {value}: {stderr}");
@@ -510,6 +605,34 @@ fn flags_that_mean_nothing_are_refused_not_panicked_on() {
             "{stderr}"
         );
     }
+}
+
+#[test]
+fn tls_flags_come_in_pairs_and_unreadable_files_are_one_line() {
+    let (code, stderr) = run(&["serve", "--bind", "127.0.0.1:0", "--tls-cert", "cert.pem"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--tls-key"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/x.db", dir.path().display());
+    let missing = dir.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    let (code, stderr) = run(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--database",
+        &database,
+        "--tls-cert",
+        missing,
+        "--tls-key",
+        missing,
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: reading ") && last.contains("missing.pem"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -261,7 +261,7 @@ pub fn basic(name: &str, secret: &str) -> String {
 
 /// An HTTP client that sends these credentials with HTTP Basic on every
 /// request.
-pub fn client_as((name, secret): Login) -> reqwest::Client {
+pub fn client_as((name, secret): (&str, &str)) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
