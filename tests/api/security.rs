@@ -375,9 +375,18 @@ impl Pki {
         }
     }
 
-    /// An HTTPS client that trusts the CA, with this identity (PEM).
-    fn client(&self, identity: Option<String>) -> reqwest::Client {
+    /// An HTTPS client that trusts the CA, with this identity (PEM) and
+    /// these HTTP Basic credentials.
+    fn client(&self, identity: Option<String>, login: Option<Login>) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some((name, secret)) = login {
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                basic(name, secret).parse().unwrap(),
+            );
+        }
         let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
             .use_rustls_tls()
             .add_root_certificate(reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap());
         if let Some(identity) = identity {
@@ -437,17 +446,7 @@ async fn tls_carries_basic_credentials() {
     })
     .await;
     let address = https_app_address(&app);
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        basic(DEMO_BUS.0, DEMO_BUS.1).parse().unwrap(),
-    );
-    let client = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
-        .default_headers(headers)
-        .build()
-        .unwrap();
+    let client = pki.client(None, Some(DEMO_BUS));
     let (status, body) = post_https(
         &client,
         &address,
@@ -481,7 +480,7 @@ async fn a_client_certificate_authenticates_as_the_client_its_cn_names() {
         format!("{certificate}{key}")
     };
 
-    let sso = pki.client(Some(identity("demo-sso")));
+    let sso = pki.client(Some(identity("demo-sso")), None);
     let (status, body) = post_https(&sso, &address, &relation(1000, "SSO", "mtls").to_xml())
         .await
         .unwrap();
@@ -495,7 +494,7 @@ async fn a_client_certificate_authenticates_as_the_client_its_cn_names() {
 
     // A CN that names no client; no certificate and no password.
     let (status, body) = post_https(
-        &pki.client(Some(identity("nobody"))),
+        &pki.client(Some(identity("nobody")), None),
         &address,
         &get_relation_types_xml(),
     )
@@ -505,7 +504,7 @@ async fn a_client_certificate_authenticates_as_the_client_its_cn_names() {
         status == 500 && body.contains("AuthenticationFault"),
         "{body}"
     );
-    let (status, body) = post_https(&pki.client(None), &address, &get_relation_types_xml())
+    let (status, body) = post_https(&pki.client(None, None), &address, &get_relation_types_xml())
         .await
         .unwrap();
     assert!(
@@ -517,7 +516,7 @@ async fn a_client_certificate_authenticates_as_the_client_its_cn_names() {
     let (stranger_pki, stranger_issuer) = Pki::new();
     let (certificate, key) = signed(&stranger_issuer, "demo-admin", false);
     drop(stranger_pki);
-    let stranger = pki.client(Some(format!("{certificate}{key}")));
+    let stranger = pki.client(Some(format!("{certificate}{key}")), None);
     assert!(
         post_https(&stranger, &address, &get_relation_types_xml())
             .await
