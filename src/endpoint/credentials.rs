@@ -1,0 +1,155 @@
+//! The credentials step of a SOAP request (README, "Security"): who is
+//! calling, from a WS-Security UsernameToken, HTTP Basic or the
+//! connection's client certificate, as the authenticator accepts them.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+
+use super::{AppState, Refusal, request_id};
+use crate::auth::{Credentials, Refused};
+use crate::operations::faults::{authentication_fault, server_fault};
+use crate::operations::{Caller, Operation};
+use crate::soap::{Envelope, read_security_header};
+use crate::tls::ClientCertificate;
+use crate::vocabulary::InternalError;
+
+/// The challenge of a 401: HTTP Basic, in UTF-8.
+pub(super) const BASIC_CHALLENGE: &str = r#"Basic realm="customer-relations", charset="UTF-8""#;
+
+/// What the client is told when its credentials are not accepted, whatever
+/// the reason: it never learns whether the name exists.
+const NOT_ACCEPTED: &str = "The credentials were not accepted.";
+
+/// Who is calling: the credentials of the request (a WS-Security
+/// UsernameToken, HTTP Basic, or else the connection's client
+/// certificate), checked by the authenticator. The refusal's version is
+/// set by the caller.
+pub(super) fn authenticate(
+    request: &HttpRequest,
+    envelope: &Envelope,
+    operation: &'static Operation,
+    state: &AppState,
+) -> Result<Caller, Refusal> {
+    let service = operation.service();
+    let refuse = |message: &str| {
+        Refusal::of(
+            envelope.version,
+            operation,
+            authentication_fault(service, message),
+        )
+    };
+    let id = request_id(request);
+    let address = client_address(request, state.trust_forwarded_headers);
+    let shown_address = address.map_or_else(|| "-".to_owned(), |a| a.to_string());
+    let credentials = match credentials(request, envelope) {
+        Ok(Some(credentials)) => credentials,
+        Ok(None) => {
+            return Err(Refusal {
+                challenge: true,
+                ..refuse(
+                    "The request has no credentials: send a WS-Security UsernameToken, HTTP Basic, or a client certificate (see the README, \"Security\").",
+                )
+            });
+        }
+        Err((name, message)) => {
+            log::warn!(
+                "request_id={id} authentication failed: client={} address={shown_address} reason={message}",
+                name.as_deref().unwrap_or("-")
+            );
+            return Err(refuse(&message));
+        }
+    };
+    match state.authenticator.authenticate(&credentials, address) {
+        Ok(caller) => Ok(caller),
+        Err(Refused::Unavailable(why)) => Err(Refusal::of(
+            envelope.version,
+            operation,
+            server_fault(InternalError::new(why), &id),
+        )),
+        Err(refused) => {
+            log::warn!(
+                "request_id={id} authentication failed: client={} address={shown_address} reason={}",
+                credentials.name(),
+                refused.reason()
+            );
+            Err(refuse(NOT_ACCEPTED))
+        }
+    }
+}
+
+/// The address failures are counted against: the peer's, or the one a
+/// trusted proxy names.
+fn client_address(request: &HttpRequest, trust_forwarded: bool) -> Option<std::net::IpAddr> {
+    if trust_forwarded {
+        let info = request.connection_info();
+        let forwarded = info.realip_remote_addr().and_then(|a| {
+            a.parse::<std::net::SocketAddr>()
+                .map(|s| s.ip())
+                .ok()
+                .or_else(|| a.trim_matches(['[', ']']).parse().ok())
+        });
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    request.peer_addr().map(|a| a.ip())
+}
+
+/// The credentials a request carries, if any. A refusal names the client
+/// when it is known, and says what is wrong.
+fn credentials(
+    request: &HttpRequest,
+    envelope: &Envelope,
+) -> Result<Option<Credentials>, (Option<String>, String)> {
+    let mut token = None;
+    if let Some(block) = &envelope.security {
+        let header = read_security_header(block).map_err(|e| (None, e.0))?;
+        let name = header.username_token.as_ref().map(|t| t.username.clone());
+        if let Some(timestamp) = &header.timestamp {
+            timestamp
+                .check(
+                    chrono::Utc::now(),
+                    chrono::Duration::seconds(TIMESTAMP_SKEW_SECS),
+                )
+                .map_err(|e| (name.clone(), e.0))?;
+        }
+        token = header.username_token.map(|t| Credentials::Password {
+            name: t.username,
+            secret: t.password,
+        });
+    }
+    let basic = basic_credentials(request).map_err(|message| (None, message))?;
+    match (token, basic) {
+        (Some(token), Some(basic)) if token != basic => Err((
+            Some(token.name().to_owned()),
+            "The request carries a UsernameToken and HTTP Basic credentials that differ; send one of them.".to_owned(),
+        )),
+        (Some(credentials), _) | (None, Some(credentials)) => Ok(Some(credentials)),
+        (None, None) => Ok(request
+            .conn_data::<ClientCertificate>()
+            .map(|certificate| Credentials::Certificate {
+                name: certificate.common_name.clone(),
+            })),
+    }
+}
+
+/// How far in the future a WS-Security Timestamp may have been created
+/// (clocks differ).
+const TIMESTAMP_SKEW_SECS: i64 = 60;
+
+/// HTTP Basic credentials from the Authorization header, if it is there.
+fn basic_credentials(request: &HttpRequest) -> Result<Option<Credentials>, String> {
+    use actix_web::http::header::Header;
+    use actix_web_httpauth::headers::authorization::{Authorization, Basic};
+    if !request.headers().contains_key(header::AUTHORIZATION) {
+        return Ok(None);
+    }
+    let basic = Authorization::<Basic>::parse(request).map_err(|_| {
+        "The Authorization header is not HTTP Basic; send Basic credentials or a WS-Security UsernameToken.".to_owned()
+    })?;
+    let basic = basic.as_ref();
+    Ok(Some(Credentials::Password {
+        name: basic.user_id().to_string(),
+        secret: basic.password().map(|p| p.to_string()).unwrap_or_default(),
+    }))
+}
