@@ -345,6 +345,12 @@ on_both_backends! {
             .collect();
         assert_eq!(request_lines.len(), 1, "{log:#?}");
         assert!(request_lines[0].contains("outcome=ok") && request_lines[0].contains("request_id="));
+        assert!(request_lines[0].contains("client=demo-admin"), "{log:#?}");
+        // The demo clients' secrets are public: the server says so at start.
+        assert!(
+            log.iter().any(|l| l.contains("WARN") && l.contains("the demo API clients exist")),
+            "{log:#?}"
+        );
 
         // Again with --demo: the database is not empty, so it is left alone.
         let server = Server::start(url, &["--demo"]);
