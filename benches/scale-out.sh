@@ -55,7 +55,7 @@ run() { # label script connections port...
 
 serve 18401 --demo
 for n in 1 2 3 4 5; do
-  curl -s "http://127.0.0.1:18401/CustomerRelationService" -H 'Content-Type: text/xml' --data \
+  curl -s "http://127.0.0.1:18401/CustomerRelationService" -u demo-bus:demo-bus-secret -H 'Content-Type: text/xml' --data \
     "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><CreateCustomerRelation xmlns=\"urn:customer-relations:v1\"><CustomerRelation><CustomerNumber>1001</CustomerNumber><RelationTypeCode>FACEBOOK</RelationTypeCode><Reference>seed-$n</Reference></CustomerRelation></CreateCustomerRelation></s:Body></s:Envelope>" >/dev/null
 done
 run "get, one instance" get.lua 64 18401
