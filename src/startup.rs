@@ -75,7 +75,9 @@ impl Application {
             let mut app = App::new()
                 .wrap(from_fn(log_requests))
                 .app_data(state.clone())
-                .route("/health", web::get().to(endpoint::health));
+                .route("/health/live", web::get().to(endpoint::live))
+                .route("/health/ready", web::get().to(endpoint::ready))
+                .route("/health", web::get().to(endpoint::ready));
             for service in Service::ALL {
                 let wsdl = move |request, state| endpoint::wsdl(service, request, state);
                 app = app.service(

@@ -25,7 +25,7 @@ use crate::soap::{
     Envelope, Fault, SoapError, SoapVersion, XmlLimits, XmlOut, decode_body, is_supported_charset,
     media_type_version, response_envelope, wsdl_with_address,
 };
-use crate::store::Database;
+use crate::store::{Database, Unready};
 use crate::telemetry::{ClientName, Outcome, RequestId};
 
 pub struct AppState {
@@ -579,26 +579,42 @@ fn request_base(request: &HttpRequest, trust_forwarded: bool) -> Result<String, 
     }
 }
 
-/// How long `/health` waits for the database: probes give up after a
-/// couple of seconds, so it answers before that whatever the database does.
-const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_millis(1500);
+/// How long the readiness probe waits for the database: Kubernetes' probes
+/// give up after 1 s by default, so it answers before that whatever the
+/// database does.
+const READY_DEADLINE: std::time::Duration = std::time::Duration::from_millis(800);
 
-/// `GET /health`: 200 when the database answers, 503 with the reason
-/// (unreachable, failing, or not answering in time) when it does not.
-pub async fn health(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+/// `GET /health/live`: the process serves requests. Never touches the
+/// database, so a database outage does not get the instance restarted.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::plaintext())
+        .body("live\n")
+}
+
+/// `GET /health/ready` (and `/health`): 200 when the database answers and
+/// has run every migration this binary knows; 503 with the reason
+/// (unreachable, failing, migrations pending, or not answering in time)
+/// otherwise, within [`READY_DEADLINE`].
+pub async fn ready(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let database = state.database.clone();
     let unreachable = database.unreachable();
-    let pinged = actix_web::rt::time::timeout(HEALTH_DEADLINE, web::block(move || database.ping()));
-    let failure = match pinged.await {
+    let checked =
+        actix_web::rt::time::timeout(READY_DEADLINE, web::block(move || database.readiness()));
+    let failure = match checked.await {
         Ok(Ok(Ok(()))) => None,
-        Ok(Ok(Err(error))) if unreachable.is_some() => {
+        Ok(Ok(Err(Unready::MigrationsPending(n)))) => Some((
+            "migrations pending",
+            format!("{n} migration(s) have not run; run `customer-relations migrate`"),
+        )),
+        Ok(Ok(Err(Unready::Failing(error)))) if unreachable.is_some() => {
             Some(("database unreachable", error.to_string()))
         }
-        Ok(Ok(Err(error))) => Some(("database failing", error.to_string())),
+        Ok(Ok(Err(Unready::Failing(error)))) => Some(("database failing", error.to_string())),
         Ok(Err(panicked)) => Some(("database failing", panicked.to_string())),
         Err(_) => Some((
             "database timed out",
-            format!("no answer within {} s", HEALTH_DEADLINE.as_secs_f64()),
+            format!("no answer within {} s", READY_DEADLINE.as_secs_f64()),
         )),
     };
     match failure {
@@ -607,7 +623,7 @@ pub async fn health(request: HttpRequest, state: web::Data<AppState>) -> HttpRes
             .body("ok\n"),
         Some((reason, cause)) => {
             let id = request_id(&request);
-            log::error!("request_id={id} health check failed: {reason}: {cause}");
+            log::error!("request_id={id} readiness check failed: {reason}: {cause}");
             HttpResponse::ServiceUnavailable()
                 .content_type(ContentType::plaintext())
                 .body(format!("{reason}; request id {id}\n"))

@@ -82,6 +82,15 @@ pub(super) fn run_pending(conn: Conn<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// How many of the binary's migrations the database has not run.
+pub(super) fn pending(conn: Conn<'_>) -> Result<usize, StoreError> {
+    let count = match conn {
+        Conn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|m| m.len()),
+        Conn::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|m| m.len()),
+    };
+    count.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
 /// Each pending migration with its code step, in a transaction of their own
 /// (a savepoint inside SQLite's run-wide transaction).
 fn run_each<C>(conn: &mut C, source: EmbeddedMigrations) -> Result<(), MigrationFailure>

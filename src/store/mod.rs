@@ -104,6 +104,16 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
 }
 
+/// Why the database is not ready to serve this binary.
+#[derive(Debug)]
+pub enum Unready {
+    /// It does not answer, or answers with an error.
+    Failing(InternalError),
+    /// It has not run this many of the binary's migrations (an instance
+    /// of a newer version has not started yet).
+    MigrationsPending(usize),
+}
+
 /// A pooled connection of either backend; the ports' implementation.
 pub(crate) struct DbConnection(Pooled);
 
@@ -402,6 +412,26 @@ impl Database {
         self.connection()
             .map(Session::new)
             .map_err(InternalError::new)
+    }
+
+    /// Whether the database is ready to serve this binary: it answers a
+    /// query on the service's tables and has run every migration the
+    /// binary knows.
+    pub fn readiness(&self) -> Result<(), Unready> {
+        use schema::relation_types;
+        let failing =
+            |e: &dyn std::fmt::Display| Unready::Failing(InternalError::new(e.to_string()));
+        let mut conn = self.connection().map_err(|e| failing(&e))?;
+        db_run!(conn.conn(), |c| relation_types::table
+            .select(relation_types::code)
+            .first::<String>(c)
+            .optional()
+            .map(drop))
+        .map_err(|e| failing(&e))?;
+        match migrations::pending(conn.conn()).map_err(|e| failing(&e))? {
+            0 => Ok(()),
+            n => Err(Unready::MigrationsPending(n)),
+        }
     }
 
     /// Whether the database answers a query on the service's own tables

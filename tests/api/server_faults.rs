@@ -19,6 +19,28 @@ on_both_backends! {
         assert!(!body.contains("relation_types"), "no internals: {body}");
     }
 
+    async fn liveness_never_asks_the_database_and_readiness_wants_every_migration(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let get = |path: &str| reqwest::get(format!("{}{path}", app.address));
+        for path in ["/health/live", "/health/ready", "/health"] {
+            assert_eq!(get(path).await.unwrap().status(), 200, "{path}");
+        }
+        // A migration this binary knows is not recorded as run.
+        app.database.raw_sql(
+            "DELETE FROM __diesel_schema_migrations WHERE version = (SELECT MAX(version) FROM __diesel_schema_migrations)",
+        );
+        for path in ["/health/ready", "/health"] {
+            let response = get(path).await.unwrap();
+            assert_eq!(response.status(), 503, "{path}");
+            let body = response.text().await.unwrap();
+            assert!(body.starts_with("migrations pending;"), "{body}");
+        }
+        app.database.raw_sql("DROP TABLE customer_relations; DROP TABLE relation_types;");
+        let live = get("/health/live").await.unwrap();
+        assert_eq!(live.status(), 200);
+        assert_eq!(live.text().await.unwrap(), "live\n");
+    }
+
     async fn a_database_failure_is_a_server_fault_naming_only_the_request_id(backend: Backend) {
         let app = spawn_app(&backend).await;
         app.create(&relation(1000, "SSO", "before"))
