@@ -16,6 +16,7 @@
 //! - [`endpoint`] and [`startup`] serve it all over HTTP with actix-web.
 
 pub mod auth;
+pub mod compression;
 pub mod endpoint;
 pub mod import;
 pub mod operations;

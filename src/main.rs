@@ -240,6 +240,10 @@ struct ServeArgs {
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CR_WORKERS", value_parser = positive())]
     workers: Option<usize>,
+    /// The smallest response, in bytes, that is gzipped for a client that
+    /// sends Accept-Encoding: gzip.
+    #[arg(long, env = "CR_COMPRESS_MIN_BYTES", default_value_t = customer_relations::settings::DEFAULT_COMPRESS_MIN_BYTES, value_parser = positive())]
+    compress_min_bytes: usize,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key).
     #[arg(long, env = "CR_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -397,6 +401,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.shutdown_grace = Duration::from_secs(args.shutdown_grace_secs);
     settings.max_database_requests = args.max_database_requests;
     settings.max_connections = args.max_connections;
+    settings.compress_min_bytes = args.compress_min_bytes;
     settings.throttle = ThrottleSettings {
         client_failures: args.auth_client_failures,
         address_failures: args.auth_address_failures,

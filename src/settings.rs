@@ -16,6 +16,8 @@ pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(5);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_DATABASE_REQUESTS: usize = 1024;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Responses smaller than this are not worth compressing.
+pub const DEFAULT_COMPRESS_MIN_BYTES: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -52,6 +54,9 @@ pub struct Settings {
     pub panic_trigger: bool,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
+    /// The smallest response body that is gzipped for a client that
+    /// accepts gzip.
+    pub compress_min_bytes: usize,
     /// When failed authentications refuse a client name or an address.
     pub throttle: ThrottleSettings,
     /// Serve HTTPS instead of HTTP.
@@ -88,6 +93,7 @@ impl Settings {
             #[cfg(debug_assertions)]
             panic_trigger: false,
             workers: None,
+            compress_min_bytes: DEFAULT_COMPRESS_MIN_BYTES,
             throttle: ThrottleSettings::default(),
             tls: None,
         }

@@ -71,8 +71,12 @@ impl Application {
         let workers = settings.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
+        let compress_min_bytes = settings.compress_min_bytes;
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
+                .wrap(from_fn(move |request, next| {
+                    crate::compression::compress_responses(request, next, compress_min_bytes)
+                }))
                 .wrap(from_fn(log_requests))
                 .app_data(state.clone())
                 .route("/health/live", web::get().to(endpoint::live))

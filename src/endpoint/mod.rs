@@ -232,6 +232,13 @@ async fn answer(
     let content_type = SoapContentType::read(request)?;
     let body = read_body(request, payload, state.max_body_bytes, state.body_timeout)
         .await
+        .and_then(|body| {
+            let encoding = request
+                .headers()
+                .get(header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok());
+            crate::compression::decode_body(encoding, body, state.max_body_bytes)
+        })
         .map_err(|fault| Refusal::new(content_type.version, fault))?;
     let envelope = read_envelope(&body, &content_type, &state.xml_limits)?;
     let version = envelope.version;

@@ -5,6 +5,7 @@
 mod helpers;
 
 pub mod cli;
+mod compression;
 mod concurrency;
 mod durability;
 mod envelopes;
