@@ -19,6 +19,7 @@ pub mod auth;
 pub mod compression;
 pub mod endpoint;
 pub mod import;
+pub mod monitoring;
 pub mod operations;
 pub mod register;
 pub mod relations;

@@ -240,6 +240,10 @@ struct ServeArgs {
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CR_WORKERS", value_parser = positive())]
     workers: Option<usize>,
+    /// Serve GET /metrics on this address (e.g. an internal one) instead of
+    /// the main one.
+    #[arg(long, env = "CR_METRICS_BIND")]
+    metrics_bind: Option<String>,
     /// The smallest response, in bytes, that is gzipped for a client that
     /// sends Accept-Encoding: gzip.
     #[arg(long, env = "CR_COMPRESS_MIN_BYTES", default_value_t = customer_relations::settings::DEFAULT_COMPRESS_MIN_BYTES, value_parser = positive())]
@@ -402,6 +406,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     settings.max_database_requests = args.max_database_requests;
     settings.max_connections = args.max_connections;
     settings.compress_min_bytes = args.compress_min_bytes;
+    settings.metrics_bind = args.metrics_bind;
     settings.throttle = ThrottleSettings {
         client_failures: args.auth_client_failures,
         address_failures: args.auth_address_failures,
@@ -434,6 +439,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             println!("WSDL: {base}{path}?wsdl");
         }
         println!("Database: {}", settings.database);
+        if let Some(address) = app.metrics_address() {
+            println!("Metrics: http://{address}/metrics");
+        }
         std::io::stdout().flush().ok();
         app.run_until_stopped().await.context("serving")
     })

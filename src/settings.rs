@@ -54,6 +54,8 @@ pub struct Settings {
     pub panic_trigger: bool,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
+    /// Serve `/metrics` on this address instead of the main one.
+    pub metrics_bind: Option<String>,
     /// The smallest response body that is gzipped for a client that
     /// accepts gzip.
     pub compress_min_bytes: usize,
@@ -93,6 +95,7 @@ impl Settings {
             #[cfg(debug_assertions)]
             panic_trigger: false,
             workers: None,
+            metrics_bind: None,
             compress_min_bytes: DEFAULT_COMPRESS_MIN_BYTES,
             throttle: ThrottleSettings::default(),
             tls: None,

@@ -1,6 +1,7 @@
 //! Building and running the HTTP server.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -10,6 +11,7 @@ use anyhow::Context;
 
 use crate::auth::Authenticator;
 use crate::endpoint::{self, AppState};
+use crate::monitoring::Metrics;
 use crate::operations::Service;
 use crate::settings::Settings;
 use crate::store::{Database, PoolOptions};
@@ -18,6 +20,8 @@ use crate::telemetry::log_requests;
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    /// `/metrics` on an address of its own (`--metrics-bind`).
+    metrics: Option<(SocketAddr, Server)>,
 }
 
 impl Application {
@@ -63,6 +67,7 @@ impl Application {
             body_timeout: settings.body_timeout,
             database_timeout: settings.pool.statement_timeout,
             at_database: endpoint::Slots::new(settings.max_database_requests),
+            metrics: Arc::new(Metrics::new()),
             #[cfg(debug_assertions)]
             panic_trigger: settings.panic_trigger,
             xml_limits: settings.xml_limits.clone(),
@@ -72,6 +77,27 @@ impl Application {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
         let compress_min_bytes = settings.compress_min_bytes;
+        let metrics = match &settings.metrics_bind {
+            Some(bind) => {
+                let listener = TcpListener::bind(bind)
+                    .with_context(|| format!("listening on {bind} for the metrics"))?;
+                let address = listener.local_addr()?;
+                let state = state.clone();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(state.clone())
+                        .route("/metrics", web::get().to(endpoint::metrics))
+                })
+                .workers(1)
+                .disable_signals()
+                .shutdown_timeout(1)
+                .listen(listener)?
+                .run();
+                Some((address, server))
+            }
+            None => None,
+        };
+        let metrics_here = metrics.is_none();
         let mut server = HttpServer::new(move || {
             let mut app = App::new()
                 .wrap(from_fn(move |request, next| {
@@ -82,6 +108,9 @@ impl Application {
                 .route("/health/live", web::get().to(endpoint::live))
                 .route("/health/ready", web::get().to(endpoint::ready))
                 .route("/health", web::get().to(endpoint::ready));
+            if metrics_here {
+                app = app.route("/metrics", web::get().to(endpoint::metrics));
+            }
             for service in Service::ALL {
                 let wsdl = move |request, state| endpoint::wsdl(service, request, state);
                 app = app.service(
@@ -111,6 +140,7 @@ impl Application {
         Ok(Self {
             address,
             server: server.run(),
+            metrics,
         })
     }
 
@@ -118,8 +148,24 @@ impl Application {
         self.address
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+    /// Where `/metrics` is served when it has an address of its own.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(address, _)| *address)
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight;
+    /// the metrics server stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Some((_, metrics)) = self.metrics else {
+            return self.server.await;
+        };
+        let handle = metrics.handle();
+        let main = async {
+            let served = self.server.await;
+            handle.stop(true).await;
+            served
+        };
+        let (served, _) = futures_util::future::join(main, metrics).await;
+        served
     }
 }

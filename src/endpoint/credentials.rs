@@ -44,6 +44,7 @@ pub(super) fn authenticate(
     let credentials = match credentials(request, envelope) {
         Ok(Some(credentials)) => credentials,
         Ok(None) => {
+            state.metrics.auth_failure("missing");
             return Err(Refusal {
                 challenge: true,
                 ..refuse(
@@ -52,6 +53,7 @@ pub(super) fn authenticate(
             });
         }
         Err((name, message)) => {
+            state.metrics.auth_failure("malformed");
             log::warn!(
                 "request_id={id} authentication failed: client={} address={shown_address} reason={message}",
                 name.as_deref().unwrap_or("-")
@@ -61,12 +63,19 @@ pub(super) fn authenticate(
     };
     match state.authenticator.authenticate(&credentials, address) {
         Ok(caller) => Ok(caller),
-        Err(Refused::Unavailable(why)) => Err(Refusal::of(
-            envelope.version,
-            operation,
-            server_fault(InternalError::new(why), &id),
-        )),
+        Err(Refused::Unavailable(why)) => {
+            state.metrics.database_error();
+            Err(Refusal::of(
+                envelope.version,
+                operation,
+                server_fault(InternalError::new(why), &id),
+            ))
+        }
         Err(refused) => {
+            state.metrics.auth_failure(match refused {
+                Refused::Throttled => "throttled",
+                _ => "refused",
+            });
             log::warn!(
                 "request_id={id} authentication failed: client={} address={shown_address} reason={}",
                 credentials.name(),

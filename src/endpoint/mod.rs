@@ -19,6 +19,7 @@ use credentials::{BASIC_CHALLENGE, authenticate};
 use std::sync::Arc;
 
 use crate::auth::Authenticator;
+use crate::monitoring::Metrics;
 use crate::operations::faults::access_denied;
 use crate::operations::{Operation, OperationContext, Service};
 use crate::soap::{
@@ -32,6 +33,8 @@ pub struct AppState {
     pub database: Database,
     /// Checks each request's credentials (README, "Security").
     pub authenticator: Arc<Authenticator>,
+    /// What `/metrics` shows (README, "Metrics").
+    pub metrics: Arc<Metrics>,
     pub public_url: Option<String>,
     /// Whether the WSDL's address may come from a proxy's `Forwarded` and
     /// `X-Forwarded-*` headers.
@@ -83,6 +86,11 @@ impl Slots {
             taken: AtomicUsize::new(0),
             max,
         }
+    }
+
+    /// How many are taken now.
+    pub fn taken(&self) -> usize {
+        self.taken.load(Ordering::Acquire)
     }
 
     /// A slot, given back when dropped; `None` when all are taken.
@@ -148,7 +156,23 @@ pub async fn soap_endpoint(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    let started = std::time::Instant::now();
+    let _in_flight = state.metrics.in_flight();
     let answered = unless_panicked(answer(service, &request, payload, &state), &request).await;
+    let response = respond(answered);
+    if let Some(outcome) = response.extensions().get::<Outcome>() {
+        state.metrics.answered(
+            service.name(),
+            outcome.operation.unwrap_or("unknown"),
+            outcome.result,
+            started.elapsed(),
+        );
+    }
+    response
+}
+
+/// The HTTP response for an answer or a refusal.
+fn respond(answered: Result<Answer, Refusal>) -> HttpResponse {
     match answered {
         Ok(Answer {
             version,
@@ -286,7 +310,12 @@ async fn answer(
             operation,
             payload,
         }),
-        Err(fault) => Err(Refusal::of(version, operation, fault)),
+        Err(fault) => {
+            if matches!(fault, Fault::Server { .. }) {
+                state.metrics.database_error();
+            }
+            Err(Refusal::of(version, operation, fault))
+        }
     }
 }
 
@@ -584,6 +613,16 @@ fn request_base(request: &HttpRequest, trust_forwarded: bool) -> Result<String, 
     } else {
         Err(host)
     }
+}
+
+/// `GET /metrics`: the Prometheus text format (README, "Metrics").
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let text = state
+        .metrics
+        .render(state.database.pool_state(), state.at_database.taken());
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
 }
 
 /// How long the readiness probe waits for the database: Kubernetes' probes

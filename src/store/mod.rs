@@ -104,6 +104,14 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
 }
 
+/// The request pool's connections now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub max: u32,
+    pub open: u32,
+    pub idle: u32,
+}
+
 /// Why the database is not ready to serve this binary.
 #[derive(Debug)]
 pub enum Unready {
@@ -387,6 +395,19 @@ impl Database {
         // A connection checked on checkout: the database answers.
         self.reachable.connected();
         Ok(DbConnection(pooled))
+    }
+
+    /// The request pool's connections now.
+    pub fn pool_state(&self) -> PoolState {
+        let (max, state) = match &self.pools {
+            Pools::Sqlite(pool) => (pool.max_size(), pool.state()),
+            Pools::Postgres(pool) => (pool.max_size(), pool.state()),
+        };
+        PoolState {
+            max,
+            open: state.connections,
+            idle: state.idle_connections,
+        }
     }
 
     /// Why the last attempt to open a connection failed, while it is the

@@ -205,6 +205,8 @@ macro_rules! on_both_backends {
 
 pub struct TestApp {
     pub address: String,
+    /// `http://host:port` of `/metrics` when it has an address of its own.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub database: FreshDatabase,
 }
@@ -237,9 +239,11 @@ async fn spawn(backend: &Backend, demo: bool, configure: impl FnOnce(&mut Settin
     ensure_demo_clients(&database).expect("the demo clients are added");
     let app = Application::build(&settings, database).expect("server binds");
     let address = format!("http://{}", app.address());
+    let metrics_address = app.metrics_address().map(|a| format!("http://{a}"));
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         client: client_as(DEMO_ADMIN),
         database: fresh,
     }

@@ -13,6 +13,7 @@ mod failover;
 mod fuzz_properties;
 mod import;
 mod limits;
+mod metrics;
 mod operations;
 mod outage;
 pub mod overload;
