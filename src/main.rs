@@ -13,6 +13,7 @@ use customer_relations::settings::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings,
 use customer_relations::soap::XmlLimits;
 use customer_relations::startup::Application;
 use customer_relations::store::{Database, DatabaseUrl, PoolOptions, SqliteSynchronous};
+use customer_relations::telemetry::LogFormat;
 use customer_relations::vocabulary::Role;
 
 /// SOAP service for customer relations, compatible with Infosoft's Customer
@@ -151,6 +152,14 @@ impl PoolArgs {
     }
 }
 
+fn log_format(raw: &str) -> Result<LogFormat, String> {
+    match raw {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(format!("'{other}' is not a log format; use text or json")),
+    }
+}
+
 /// A count that must be at least 1.
 fn positive() -> clap::builder::RangedU64ValueParser<usize> {
     clap::builder::RangedU64ValueParser::new().range(1..)
@@ -240,6 +249,12 @@ struct ServeArgs {
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "CR_WORKERS", value_parser = positive())]
     workers: Option<usize>,
+    /// Log lines as text (key=value) or json (one object per line).
+    #[arg(long, env = "CR_LOG_FORMAT", default_value = "text", value_parser = log_format)]
+    log_format: LogFormat,
+    /// Log each span's timing when it closes (see RUST_LOG for which).
+    #[arg(long, env = "CR_LOG_SPANS")]
+    log_spans: bool,
     /// Serve GET /metrics on this address (e.g. an internal one) instead of
     /// the main one.
     #[arg(long, env = "CR_METRICS_BIND")]
@@ -276,8 +291,12 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
+    let (log_format, log_spans) = match &cli.command {
+        Command::Serve(args) => (args.log_format, args.log_spans),
+        _ => (LogFormat::Text, false),
+    };
+    customer_relations::telemetry::init(log_format, log_spans);
     let result = match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Migrate(args) => args

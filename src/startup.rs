@@ -15,7 +15,7 @@ use crate::monitoring::Metrics;
 use crate::operations::Service;
 use crate::settings::Settings;
 use crate::store::{Database, PoolOptions};
-use crate::telemetry::log_requests;
+use crate::telemetry::{RequestSpans, stamp_responses};
 
 pub struct Application {
     address: SocketAddr,
@@ -103,7 +103,8 @@ impl Application {
                 .wrap(from_fn(move |request, next| {
                     crate::compression::compress_responses(request, next, compress_min_bytes)
                 }))
-                .wrap(from_fn(log_requests))
+                .wrap(from_fn(stamp_responses))
+                .wrap(tracing_actix_web::TracingLogger::<RequestSpans>::new())
                 .app_data(state.clone())
                 .route("/health/live", web::get().to(endpoint::live))
                 .route("/health/ready", web::get().to(endpoint::ready))

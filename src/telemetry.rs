@@ -1,6 +1,13 @@
-//! One log line per request: its id, the operation, the outcome and the
-//! duration. The id is also sent back as `X-Request-Id` and is the only thing
-//! a Server fault tells the client.
+//! Logs and traces with `tracing` (README, "Logs"): every request gets a
+//! root span (tracing-actix-web) carrying its request id and trace id, so
+//! that whatever is logged while answering it names them, and one summary
+//! line when it is answered, as text or JSON (`--log-format`).
+//!
+//! The request id is the client's `X-Request-Id` when that is a sane token
+//! (a gateway's id then runs through), else a new one; it is sent back as
+//! `X-Request-Id` and is the only thing a Server fault tells the client. A
+//! W3C `traceparent` is honoured: the request joins that trace, and the
+//! response's `traceparent` names this server's span in it.
 
 use std::time::Instant;
 
@@ -9,8 +16,11 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
+use tracing::Span;
+use tracing_actix_web::RootSpanBuilder;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+const TRACEPARENT_HEADER: &str = "traceparent";
 
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
@@ -19,7 +29,79 @@ impl RequestId {
     fn generate() -> Self {
         Self(uuid::Uuid::new_v4().simple().to_string())
     }
+
+    /// A client's id, if it is a sane token: 1 to 128 of letters, digits,
+    /// `-`, `_`, `.` and `:` (nothing that could forge a log line).
+    fn sane(value: &str) -> Option<Self> {
+        let ok = (1..=128).contains(&value.len())
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        ok.then(|| Self(value.to_owned()))
+    }
 }
+
+/// The W3C trace context of a request: the trace it belongs to, and this
+/// server's span in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceContext {
+    pub trace_id: String,
+    pub span_id: String,
+    /// The caller's span, when it sent a `traceparent`.
+    pub parent_id: Option<String>,
+    pub flags: String,
+}
+
+fn random_hex(bytes: usize) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    id[..bytes * 2].to_owned()
+}
+
+impl TraceContext {
+    /// Joins the trace of a valid `traceparent` (version 00), or starts one.
+    fn from_traceparent(header: Option<&str>) -> Self {
+        let joined = header.and_then(|value| {
+            let mut parts = value.trim().split('-');
+            let (version, trace, parent, flags) =
+                (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            let hex = |s: &str, len: usize| {
+                s.len() == len
+                    && s.chars()
+                        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            };
+            let valid = version == "00"
+                && parts.next().is_none()
+                && hex(trace, 32)
+                && trace != "0".repeat(32)
+                && hex(parent, 16)
+                && parent != "0".repeat(16)
+                && hex(flags, 2);
+            valid.then(|| (trace.to_owned(), parent.to_owned(), flags.to_owned()))
+        });
+        match joined {
+            Some((trace_id, parent, flags)) => Self {
+                trace_id,
+                span_id: random_hex(8),
+                parent_id: Some(parent),
+                flags,
+            },
+            None => Self {
+                trace_id: random_hex(16),
+                span_id: random_hex(8),
+                parent_id: None,
+                flags: "01".to_owned(),
+            },
+        }
+    }
+
+    fn traceparent(&self) -> String {
+        format!("00-{}-{}-{}", self.trace_id, self.span_id, self.flags)
+    }
+}
+
+/// When the request arrived.
+#[derive(Debug, Clone, Copy)]
+struct Arrived(Instant);
 
 /// The API client a request authenticated as, for the request log.
 #[derive(Debug, Clone)]
@@ -28,47 +110,187 @@ pub struct ClientName(pub String);
 /// What a handler reports for the request log.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    pub service: Option<&'static str>,
     pub operation: Option<&'static str>,
     /// `ok`, or the fault's name.
     pub result: &'static str,
 }
 
-pub async fn log_requests(
+/// The root span of each request, and its summary line.
+pub struct RequestSpans;
+
+impl RootSpanBuilder for RequestSpans {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let id = header(REQUEST_ID_HEADER)
+            .and_then(RequestId::sane)
+            .unwrap_or_else(RequestId::generate);
+        let trace = TraceContext::from_traceparent(header(TRACEPARENT_HEADER));
+        let span = tracing::info_span!(
+            "request",
+            request_id = %id.0,
+            trace_id = %trace.trace_id,
+            span_id = %trace.span_id,
+            parent_id = trace.parent_id.as_deref().unwrap_or(""),
+        );
+        let mut extensions = request.extensions_mut();
+        extensions.insert(id);
+        extensions.insert(trace);
+        extensions.insert(Arrived(Instant::now()));
+        span
+    }
+
+    fn on_request_end<B: MessageBody>(_span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        let Ok(response) = outcome else {
+            return;
+        };
+        let request = response.request();
+        let extensions = request.extensions();
+        let id = extensions.get::<RequestId>().map_or("", |id| id.0.as_str());
+        let trace = extensions
+            .get::<TraceContext>()
+            .map_or("", |t| t.trace_id.as_str());
+        let millis = extensions
+            .get::<Arrived>()
+            .map_or(0.0, |arrived| arrived.0.elapsed().as_secs_f64() * 1000.0);
+        let client = extensions.get::<ClientName>().map_or("-", |c| c.0.as_str());
+        let reported = response.response().extensions().get::<Outcome>().cloned();
+        let status = response.status().as_u16();
+        let method = request.method().as_str();
+        let path = request.path();
+        // A root event, outside the request's span, so that the line says
+        // each field once.
+        match reported {
+            Some(Outcome {
+                service,
+                operation,
+                result,
+            }) => tracing::info!(
+                target: "customer_relations::requests",
+                parent: None,
+                request_id = %id,
+                trace_id = %trace,
+                method = %method,
+                path = %path,
+                service = %service.unwrap_or("-"),
+                operation = %operation.unwrap_or("-"),
+                client = %client,
+                outcome = %result,
+                status,
+                duration_ms = %format_args!("{millis:.2}"),
+                "answered"
+            ),
+            None => tracing::info!(
+                target: "customer_relations::requests",
+                parent: None,
+                request_id = %id,
+                trace_id = %trace,
+                method = %method,
+                path = %path,
+                status,
+                duration_ms = %format_args!("{millis:.2}"),
+                "answered"
+            ),
+        }
+    }
+}
+
+/// Sends the request id and the trace context back with the response.
+pub async fn stamp_responses(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let started = Instant::now();
-    let id = RequestId::generate();
-    request.extensions_mut().insert(id.clone());
-    let method = request.method().clone();
-    let path = request.path().to_owned();
-
     let mut response = next.call(request).await?;
-
-    if let Ok(value) = HeaderValue::from_str(&id.0) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
-    }
-    let outcome = response.response().extensions().get::<Outcome>().cloned();
-    let client = response
-        .request()
-        .extensions()
-        .get::<ClientName>()
-        .map(|c| c.0.clone());
-    let client = client.as_deref().unwrap_or("-");
-    let status = response.status().as_u16();
-    let millis = started.elapsed().as_secs_f64() * 1000.0;
-    match outcome {
-        Some(Outcome { operation, result }) => log::info!(
-            "request_id={} {method} {path} operation={} client={client} outcome={result} status={status} duration_ms={millis:.2}",
-            id.0,
-            operation.unwrap_or("-"),
-        ),
-        None => log::info!(
-            "request_id={} {method} {path} status={status} duration_ms={millis:.2}",
-            id.0
-        ),
+    let (id, trace) = {
+        let extensions = response.request().extensions();
+        (
+            extensions.get::<RequestId>().map(|id| id.0.clone()),
+            extensions
+                .get::<TraceContext>()
+                .map(TraceContext::traceparent),
+        )
+    };
+    let headers = response.headers_mut();
+    for (name, value) in [(REQUEST_ID_HEADER, id), (TRACEPARENT_HEADER, trace)] {
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
     }
     Ok(response)
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// `key=value` text, one line per event.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Installs the subscriber for the process: `RUST_LOG` filters (default
+/// `info`); `log` records of the dependencies go the same way. With
+/// `spans`, each span that the filter lets through logs its timing when it
+/// closes (with `RUST_LOG=customer_relations=debug`: reading the envelope,
+/// authenticating, decoding, the database work and the rule).
+pub fn init(format: LogFormat, spans: bool) {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let span_events = if spans { FmtSpan::CLOSE } else { FmtSpan::NONE };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(span_events)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+    // Already installed (a second call in one process) is fine.
+    drop(installed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sane_request_id_is_kept_and_anything_else_replaced() {
+        assert_eq!(RequestId::sane("gw-1234.abc:5").unwrap().0, "gw-1234.abc:5");
+        for insane in ["", "a b", "x\ny", "<script>", &"a".repeat(129)] {
+            assert!(RequestId::sane(insane).is_none(), "{insane:?}");
+        }
+    }
+
+    #[test]
+    fn a_valid_traceparent_is_joined_and_a_bad_one_starts_a_trace() {
+        let joined = TraceContext::from_traceparent(Some(
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ));
+        assert_eq!(joined.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(joined.parent_id.as_deref(), Some("00f067aa0ba902b7"));
+        assert_ne!(joined.span_id, "00f067aa0ba902b7");
+        assert!(
+            joined
+                .traceparent()
+                .starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-")
+        );
+        for bad in [
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        ] {
+            let started = TraceContext::from_traceparent(Some(bad));
+            assert!(started.parent_id.is_none(), "{bad}");
+            assert_eq!(started.trace_id.len(), 32);
+        }
+    }
 }

@@ -62,10 +62,12 @@ fn request_id(request: &HttpRequest) -> String {
 
 fn with_outcome(
     mut response: HttpResponse,
+    service: Service,
     operation: Option<&Operation>,
     result: &'static str,
 ) -> HttpResponse {
     response.extensions_mut().insert(Outcome {
+        service: Some(service.name()),
         operation: operation.map(Operation::name),
         result,
     });
@@ -159,7 +161,7 @@ pub async fn soap_endpoint(
     let started = std::time::Instant::now();
     let _in_flight = state.metrics.in_flight();
     let answered = unless_panicked(answer(service, &request, payload, &state), &request).await;
-    let response = respond(answered);
+    let response = respond(service, answered);
     if let Some(outcome) = response.extensions().get::<Outcome>() {
         state.metrics.answered(
             service.name(),
@@ -172,7 +174,7 @@ pub async fn soap_endpoint(
 }
 
 /// The HTTP response for an answer or a refusal.
-fn respond(answered: Result<Answer, Refusal>) -> HttpResponse {
+fn respond(service: Service, answered: Result<Answer, Refusal>) -> HttpResponse {
     match answered {
         Ok(Answer {
             version,
@@ -184,6 +186,7 @@ fn respond(answered: Result<Answer, Refusal>) -> HttpResponse {
                     version.content_type().parse().expect("valid media type"),
                 ))
                 .body(response_envelope(version, payload)),
+            service,
             Some(operation),
             "ok",
         ),
@@ -213,7 +216,7 @@ fn respond(answered: Result<Answer, Refusal>) -> HttpResponse {
                     .head_mut()
                     .set_connection_type(actix_web::http::ConnectionType::Close);
             }
-            with_outcome(response, operation, name)
+            with_outcome(response, service, operation, name)
         }
     }
 }
@@ -264,15 +267,18 @@ async fn answer(
             crate::compression::decode_body(encoding, body, state.max_body_bytes)
         })
         .map_err(|fault| Refusal::new(content_type.version, fault))?;
-    let envelope = read_envelope(&body, &content_type, &state.xml_limits)?;
+    let envelope = tracing::debug_span!("read_envelope", bytes = body.len())
+        .in_scope(|| read_envelope(&body, &content_type, &state.xml_limits))?;
     let version = envelope.version;
     let operation = find_operation(service, &envelope)?;
     check_action(request, &content_type, operation)
         .map_err(|fault| Refusal::of(version, operation, fault))?;
-    let caller = authenticate(request, &envelope, operation, state).map_err(|mut refusal| {
-        refusal.version = version;
-        refusal
-    })?;
+    let caller = tracing::debug_span!("authenticate")
+        .in_scope(|| authenticate(request, &envelope, operation, state))
+        .map_err(|mut refusal| {
+            refusal.version = version;
+            refusal
+        })?;
     request
         .extensions_mut()
         .insert(ClientName(caller.name().to_owned()));
@@ -304,7 +310,9 @@ async fn answer(
         };
         return Err(Refusal::of(version, operation, busy));
     };
-    match operation.run(&context, &envelope.operation).await {
+    let run = operation.run(&context, &envelope.operation);
+    let span = tracing::debug_span!("operation", name = operation.name());
+    match tracing::Instrument::instrument(run, span).await {
         Ok(payload) => Ok(Answer {
             version,
             operation,

@@ -182,7 +182,7 @@ impl Operation {
         context: &OperationContext,
         element: &XmlElement,
     ) -> Result<XmlOut, Fault> {
-        let work = self.handler.prepare(element)?;
+        let work = tracing::debug_span!("decode").in_scope(|| self.handler.prepare(element))?;
         let database = context.database.clone();
         let caller = context.caller.clone();
         let request_id = context.request_id.clone();
@@ -190,7 +190,11 @@ impl Operation {
         let deadline = std::time::Instant::now() + context.deadline;
         #[cfg(debug_assertions)]
         let panic_on_database = context.panic_on_database;
+        // The request's span, on the thread that does the database work.
+        let span = tracing::Span::current();
         let blocking = web::block(move || {
+            let database_span = tracing::debug_span!(parent: &span, "database", access = ?access);
+            let _entered = database_span.clone().entered();
             let id = request_id.clone();
             database
                 .run(access, deadline, move |store| {
@@ -200,7 +204,10 @@ impl Operation {
                     if panic_on_database {
                         panic!("X-Test-Panic: database");
                     }
-                    work(store, &caller, &id)
+                    // On SQLite a write runs on the writer's thread: the
+                    // span's parent is named, not taken from the thread.
+                    tracing::debug_span!(parent: &database_span, "rule")
+                        .in_scope(|| work(store, &caller, &id))
                 })
                 .map_err(|e| server_fault(e, &request_id))?
         });

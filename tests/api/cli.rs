@@ -613,6 +613,86 @@ fn flags_that_mean_nothing_are_refused_not_panicked_on() {
     }
 }
 
+/// `--log-format json`: one object per line; the request line carries the
+/// gateway's request id and trace, and the client, service, operation,
+/// outcome, status and duration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn json_logs_carry_the_gateways_request_id_and_trace() {
+    let database = Backend::Sqlite.fresh_database();
+    let server = Server::start(&database.raw_url, &["--demo", "--log-format", "json"]);
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let send = |request_id: &'static str| {
+        crate::helpers::client_as(crate::helpers::DEMO_ADMIN)
+            .post(&server.endpoint)
+            .header("Content-Type", Soap::V11.content_type())
+            .header("X-Request-Id", request_id)
+            .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+            .body(envelope(Soap::V11, &get_relations_xml(1000)))
+            .send()
+    };
+    let response = send("gw-123.a").await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "gw-123.a");
+    let traceparent = response.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    assert_eq!(
+        (parts[0], parts[1], parts[3]),
+        ("00", trace, "01"),
+        "{traceparent}"
+    );
+    assert!(
+        parts[2].len() == 16 && parts[2] != "00f067aa0ba902b7",
+        "{traceparent}"
+    );
+    // An id that is not a sane token is replaced.
+    let replaced = send("bad id\"}").await;
+    assert!(replaced.is_err() || replaced.unwrap().headers()["x-request-id"] != "bad id\"}");
+    let response = send("no spaces please ").await.unwrap();
+    let fresh = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        fresh.len() == 32 && fresh.chars().all(|c| c.is_ascii_hexdigit()),
+        "{fresh}"
+    );
+
+    let (_, log) = server.interrupt();
+    let lines: Vec<serde_json::Value> = log
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let answered = lines
+        .iter()
+        .find(|l| l["message"] == "answered" && l["request_id"] == "gw-123.a")
+        .unwrap_or_else(|| panic!("{log:#?}"));
+    for (field, value) in [
+        ("trace_id", trace),
+        ("client", "demo-admin"),
+        ("service", "CustomerRelationService"),
+        ("operation", "GetCustomerRelationsByCustomer"),
+        ("outcome", "ok"),
+        ("method", "POST"),
+    ] {
+        assert_eq!(answered[field], value, "{field}: {answered}");
+    }
+    assert_eq!(answered["status"], 200);
+    assert!(
+        answered["duration_ms"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .is_ok(),
+        "{answered}"
+    );
+    assert!(
+        lines.iter().any(|l| l["request_id"] == fresh.as_str()),
+        "{log:#?}"
+    );
+}
+
 #[test]
 fn tls_flags_come_in_pairs_and_unreadable_files_are_one_line() {
     let (code, stderr) = run(&["serve", "--bind", "127.0.0.1:0", "--tls-cert", "cert.pem"]);
