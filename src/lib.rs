@@ -17,6 +17,7 @@
 
 pub mod auth;
 pub mod compression;
+pub mod config;
 pub mod endpoint;
 pub mod import;
 pub mod monitoring;

@@ -95,7 +95,7 @@ pub(super) fn with_libpq_timeouts(url: &str, silence: std::time::Duration) -> St
 /// The URL with every secret replaced by `***`, for logs and messages: the
 /// password of the user information, and libpq's `password` and
 /// `sslpassword` parameters.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     match Url::parse(url) {
         Ok(parsed) => redact_parsed(parsed),
         Err(_) => redact_multi_host(url),

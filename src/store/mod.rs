@@ -28,7 +28,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
 
-pub use database_url::{DatabaseUrl, DatabaseUrlError};
+pub use database_url::{DatabaseUrl, DatabaseUrlError, redact as redact_url};
 use relation_store::Session;
 pub use relation_store::{Access, RelationStore};
 

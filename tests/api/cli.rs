@@ -693,6 +693,128 @@ async fn json_logs_carry_the_gateways_request_id_and_trace() {
     );
 }
 
+/// `--config`: flags over environment over file over defaults, shown by
+/// `--print-config` with the password hidden; a bad value names its source.
+#[test]
+fn a_config_file_sits_under_the_environment_and_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("customer-relations.toml");
+    std::fs::write(
+        &file,
+        "pool_size = 3\nworkers = 2\nmax_depth = 20\ndatabase = \"postgres://cr:s3cret@db.example/crm\"\nlog_format = \"json\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--print-config",
+            "--workers",
+            "4",
+        ])
+        .env("CR_POOL_SIZE", "5")
+        .env("CR_MAX_DEPTH", "21")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "workers = 4",                                     // the flag
+        "pool_size = 5",                                   // the environment
+        "max_depth = 21",                                  // the environment
+        "log_format = \"json\"",                           // the file
+        "database = \"postgres://cr:***@db.example/crm\"", // the file, password hidden
+        "max_elements = 10000",                            // the default
+    ] {
+        assert!(shown.lines().any(|l| l == line), "{line} in\n{shown}");
+    }
+    assert!(!shown.contains("s3cret"));
+
+    for (contents, says) in [
+        (
+            "pool_size = 0\n",
+            "pool_size must be at least 1; it is 0, from TOML file",
+        ),
+        ("pool_sise = 3\n", "unknown field: found `pool_sise`"),
+        (
+            "log_format = \"xml\"\n",
+            "log_format must be one of text, json",
+        ),
+        (
+            "public_url = \"ftp://x\"\n",
+            "public_url: 'ftp://x' is not an http or https URL",
+        ),
+        (
+            "shutdown_grace_secs = 5\n",
+            "must be longer than database_timeout_secs",
+        ),
+    ] {
+        std::fs::write(&file, contents).unwrap();
+        let out = Command::new(BIN)
+            .args([
+                "serve",
+                "--config",
+                file.to_str().unwrap(),
+                "--print-config",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{contents}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(says),
+            "{contents}: {stderr}"
+        );
+    }
+    let missing = dir.path().join("missing.toml");
+    let (code, stderr) = run(&["serve", "--config", missing.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("does not exist"), "{stderr}");
+}
+
+/// A server started from a configuration file serves with its settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_runs_from_its_configuration_file() {
+    let database = Backend::Sqlite.fresh_database();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "database = \"{}\"\ndemo = true\nlog_format = \"json\"\nmax_body_bytes = 300\n",
+            database.raw_url
+        ),
+    )
+    .unwrap();
+    // The helper's --database names another (empty) database: the flag wins.
+    let other = Backend::Sqlite.fresh_database();
+    let server = Server::start_with(
+        &other.raw_url,
+        &["--config", file.to_str().unwrap(), "--demo"],
+        |_| {},
+    );
+    let large = server
+        .call(&relation(1000, "SSO", &"x".repeat(400)).to_xml())
+        .await;
+    assert!(large.contains("larger than 300 bytes"), "{large}");
+    let (_, log) = server.interrupt();
+    assert!(
+        log.iter().all(|l| l.starts_with('{')),
+        "JSON from the file: {log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("configuration:") && l.contains("max_body_bytes = 300")),
+        "{log:#?}"
+    );
+}
+
 #[test]
 fn tls_flags_come_in_pairs_and_unreadable_files_are_one_line() {
     let (code, stderr) = run(&["serve", "--bind", "127.0.0.1:0", "--tls-cert", "cert.pem"]);
@@ -954,7 +1076,7 @@ fn a_grace_shorter_than_the_database_timeout_is_refused() {
     ]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
-        stderr.contains("--shutdown-grace-secs (5) must be longer"),
+        stderr.contains("shutdown_grace_secs (5) must be longer than database_timeout_secs (10)"),
         "{stderr}"
     );
 }
