@@ -39,6 +39,16 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Ask a running instance's readiness probe (for a container's
+    /// HEALTHCHECK, where there is no curl): exit 0 on 200, 1 otherwise.
+    Probe {
+        /// The probe's URL (plain HTTP).
+        #[arg(long, default_value = "http://127.0.0.1:8080/health/ready")]
+        url: String,
+        /// Seconds to wait for the answer in all.
+        #[arg(long, default_value_t = 3, value_parser = seconds())]
+        timeout_secs: u64,
+    },
     /// Manage the API clients that may call the services (README,
     /// "Security").
     Client {
@@ -314,6 +324,9 @@ fn main() -> ExitCode {
                     }),
                 Command::Import { dir, database } => import(&dir, &database),
                 Command::Client { command } => client(command),
+                Command::Probe { url, timeout_secs } => {
+                    probe(&url, std::time::Duration::from_secs(timeout_secs))
+                }
             }
         }
     };
@@ -344,6 +357,48 @@ fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {
         dir.display(),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// GET `url` over plain HTTP/1.0 within `timeout`; Ok on a 200.
+fn probe(url: &str, timeout: std::time::Duration) -> anyhow::Result<()> {
+    use std::io::Read;
+    use std::net::ToSocketAddrs;
+    let parsed = url::Url::parse(url).with_context(|| format!("'{url}' is not a URL"))?;
+    anyhow::ensure!(
+        parsed.scheme() == "http",
+        "the probe speaks plain HTTP only; '{url}' is not http://"
+    );
+    let host = parsed.host_str().context("the URL has no host")?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let deadline = std::time::Instant::now() + timeout;
+    let address = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .with_context(|| format!("{host} has no address"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)?;
+    let left = || {
+        deadline
+            .saturating_duration_since(std::time::Instant::now())
+            .max(std::time::Duration::from_millis(1))
+    };
+    stream.set_write_timeout(Some(left()))?;
+    write!(
+        stream,
+        "GET {} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+        &parsed[url::Position::BeforePath..]
+    )?;
+    stream.set_read_timeout(Some(left()))?;
+    let mut answer = Vec::new();
+    stream.take(64 * 1024).read_to_end(&mut answer)?;
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.lines().next().unwrap_or_default();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().trim();
+    anyhow::ensure!(
+        status.split_whitespace().nth(1) == Some("200"),
+        "not ready: {status} {body}"
+    );
+    println!("{body}");
     Ok(())
 }
 

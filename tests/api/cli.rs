@@ -815,6 +815,39 @@ async fn a_server_runs_from_its_configuration_file() {
     );
 }
 
+/// `probe`, a container's HEALTHCHECK: 0 while ready, 1 when not.
+#[test]
+fn the_probe_command_says_whether_an_instance_is_ready() {
+    let database = Backend::Sqlite.fresh_database();
+    let server = Server::start(&database.raw_url, &["--demo"]);
+    let ready = server
+        .endpoint
+        .replace("/CustomerRelationService", "/health/ready");
+    let out = Command::new(BIN)
+        .args(["probe", "--url", &ready])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
+    database.raw_sql("DROP TABLE relation_types;");
+    let (code, stderr) = run(&["probe", "--url", &ready]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("not ready: HTTP/1.0 503") && stderr.contains("database failing"),
+        "{stderr}"
+    );
+    server.interrupt();
+    let (code, _) = run(&["probe", "--url", &ready, "--timeout-secs", "1"]);
+    assert_eq!(code, Some(1));
+    let (code, stderr) = run(&["probe", "--url", "https://127.0.0.1:1/health/ready"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("plain HTTP only"), "{stderr}");
+}
+
 #[test]
 fn tls_flags_come_in_pairs_and_unreadable_files_are_one_line() {
     let (code, stderr) = run(&["serve", "--bind", "127.0.0.1:0", "--tls-cert", "cert.pem"]);
