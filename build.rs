@@ -1,7 +1,8 @@
 //! Tells the test suite what this machine can run, so that a test it cannot
 //! run is reported as ignored, never as passed: the PostgreSQL variants need
 //! `TEST_POSTGRES_URL`, the schema check needs `xmllint`, the failover test
-//! PostgreSQL's server binaries. With `CI=true`
+//! PostgreSQL's server binaries, the service page test Chromium (Debian's
+//! `chromium`). With `CI=true`
 //! both count as present, so that on CI a missing one fails the tests rather
 //! than leaving them out.
 
@@ -11,6 +12,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(postgres_tests)");
     println!("cargo::rustc-check-cfg=cfg(xmllint)");
     println!("cargo::rustc-check-cfg=cfg(postgres_binaries)");
+    println!("cargo::rustc-check-cfg=cfg(chromium)");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=TEST_POSTGRES_URL");
     println!("cargo::rerun-if-env-changed=CI");
@@ -26,6 +28,14 @@ fn main() {
         .is_ok_and(|out| out.status.success());
     if ci || xmllint {
         println!("cargo::rustc-cfg=xmllint");
+    }
+    // The service page test loads the pages in a real browser.
+    let chromium = Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if ci || chromium {
+        println!("cargo::rustc-cfg=chromium");
     }
     // The failover test builds a cluster of its own with the server's
     // binaries (initdb, pg_ctl, pg_basebackup).

@@ -24,6 +24,7 @@ pub mod monitoring;
 pub mod operations;
 pub mod register;
 pub mod relations;
+pub mod service_page;
 pub mod settings;
 pub mod soap;
 pub mod startup;

@@ -106,6 +106,7 @@ impl Application {
                 .wrap(from_fn(stamp_responses))
                 .wrap(tracing_actix_web::TracingLogger::<RequestSpans>::new())
                 .app_data(state.clone())
+                .route("/", web::get().to(endpoint::index))
                 .route("/health/live", web::get().to(endpoint::live))
                 .route("/health/ready", web::get().to(endpoint::ready))
                 .route("/health", web::get().to(endpoint::ready));

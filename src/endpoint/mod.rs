@@ -537,6 +537,13 @@ fn check_action(
     }
 }
 
+/// `GET /`: the list of services.
+pub async fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(crate::service_page::index())
+}
+
 /// Any other method on a service's path.
 pub async fn method_not_allowed() -> HttpResponse {
     HttpResponse::MethodNotAllowed()
@@ -554,7 +561,7 @@ fn asks_for_wsdl(query: &str) -> bool {
 }
 
 /// `GET` (or `HEAD`) on a service's path: its WSDL at `?wsdl` (or
-/// `?WSDL`), a hint otherwise.
+/// `?WSDL`), its service page otherwise.
 pub async fn wsdl(
     service: Service,
     request: HttpRequest,
@@ -562,11 +569,9 @@ pub async fn wsdl(
 ) -> HttpResponse {
     let path = service.path();
     if !asks_for_wsdl(request.query_string()) {
-        return HttpResponse::NotFound()
-            .content_type(ContentType::plaintext())
-            .body(format!(
-                "This is a SOAP endpoint: POST SOAP envelopes here. The WSDL is at {path}?wsdl\n"
-            ));
+        return HttpResponse::Ok()
+            .content_type(ContentType::html())
+            .body(crate::service_page::service_page(service));
     }
     let base = match &state.public_url {
         Some(base) => base.trim_end_matches('/').to_owned(),

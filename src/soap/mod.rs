@@ -15,7 +15,10 @@ pub use envelope::{
 };
 pub use fault::{Detail, Fault, HeaderBlock, SoapError, TypedFault};
 pub use message_reader::{DecodeError, Fields, only_child};
-pub use wsdl::{register_wsdl_template, relation_wsdl_template, wsdl_with_address};
+pub use wsdl::{
+    WsdlDocumentation, register_wsdl_template, relation_wsdl_template, wsdl_documentation,
+    wsdl_with_address,
+};
 pub use wsse::{
     SecurityHeader, SecurityHeaderError, Timestamp, UsernameToken, WSSE_NS, WSU_NS,
     read_security_header,

@@ -488,9 +488,11 @@ on_both_backends! {
             assert_eq!(response.status(), 200);
             assert!(response.text().await.unwrap().contains("wsdl:definitions"));
         }
+        // Without ?wsdl: the service page, which links to it.
         let plain = reqwest::get(app.endpoint()).await.unwrap();
-        assert_eq!(plain.status(), 404);
-        assert!(plain.text().await.unwrap().contains("?wsdl"));
+        assert_eq!(plain.status(), 200);
+        assert!(plain.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(plain.text().await.unwrap().contains("?wsdl\""));
     }
 
     async fn health_answers_when_the_database_does(backend: Backend) {

@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 
+mod browser;
 pub mod cli;
 mod compression;
 mod concurrency;
