@@ -48,6 +48,7 @@ pub struct ServeConfig {
     pub auth_cooldown_secs: u64,
     pub log_format: String,
     pub log_spans: bool,
+    pub otlp_endpoint: Option<String>,
     pub metrics_bind: Option<String>,
     pub compress_min_bytes: usize,
 }
@@ -87,6 +88,7 @@ impl Default for ServeConfig {
             auth_cooldown_secs: throttle.cooldown.as_secs(),
             log_format: "text".to_owned(),
             log_spans: false,
+            otlp_endpoint: None,
             metrics_bind: None,
             compress_min_bytes: settings::DEFAULT_COMPRESS_MIN_BYTES,
         }

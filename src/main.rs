@@ -290,6 +290,11 @@ struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     log_spans: bool,
+    /// Export traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318
+    /// (builds with the otlp feature only).
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    otlp_endpoint: Option<String>,
     /// Serve GET /metrics on this address (e.g. an internal one) instead of
     /// the main one.
     #[arg(long)]
@@ -313,7 +318,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(*args),
         command => {
-            customer_relations::telemetry::init(LogFormat::Text, false);
+            let _tracing = customer_relations::telemetry::init(LogFormat::Text, false, None);
             match command {
                 Command::Serve(_) => unreachable!("handled above"),
                 Command::Migrate(args) => args
@@ -455,7 +460,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         print!("{}", config.redacted_toml());
         return Ok(());
     }
-    customer_relations::telemetry::init(config.log_format(), config.log_spans);
+    let _tracing = customer_relations::telemetry::init(
+        config.log_format(),
+        config.log_spans,
+        config.otlp_endpoint.as_deref(),
+    )?;
     log::info!(
         "configuration: {}",
         config.redacted_toml().trim().replace('\n', "; ")

@@ -125,14 +125,19 @@ impl RootSpanBuilder for RequestSpans {
         let id = header(REQUEST_ID_HEADER)
             .and_then(RequestId::sane)
             .unwrap_or_else(RequestId::generate);
-        let trace = TraceContext::from_traceparent(header(TRACEPARENT_HEADER));
+        #[allow(unused_mut)]
+        let mut trace = TraceContext::from_traceparent(header(TRACEPARENT_HEADER));
         let span = tracing::info_span!(
             "request",
             request_id = %id.0,
-            trace_id = %trace.trace_id,
-            span_id = %trace.span_id,
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
             parent_id = trace.parent_id.as_deref().unwrap_or(""),
         );
+        #[cfg(feature = "otlp")]
+        otlp::join(&span, &mut trace);
+        span.record("trace_id", trace.trace_id.as_str());
+        span.record("span_id", trace.span_id.as_str());
         let mut extensions = request.extensions_mut();
         extensions.insert(id);
         extensions.insert(trace);
@@ -229,32 +234,149 @@ pub enum LogFormat {
     Json,
 }
 
+/// Keeps the trace export running; dropping it sends what is left.
+#[must_use = "dropping it stops the trace export"]
+pub struct TracingGuard {
+    #[cfg(feature = "otlp")]
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Drop for TracingGuard {
+    fn drop(&mut self) {
+        #[cfg(feature = "otlp")]
+        if let Some(provider) = self.provider.take() {
+            let _ = provider.shutdown_with_timeout(std::time::Duration::from_secs(5));
+        }
+    }
+}
+
 /// Installs the subscriber for the process: `RUST_LOG` filters (default
 /// `info`); `log` records of the dependencies go the same way. With
 /// `spans`, each span that the filter lets through logs its timing when it
 /// closes (with `RUST_LOG=customer_relations=debug`: reading the envelope,
-/// authenticating, decoding, the database work and the rule).
-pub fn init(format: LogFormat, spans: bool) {
-    use tracing_subscriber::EnvFilter;
+/// authenticating, decoding, the database work and the rule). With
+/// `otlp_endpoint` (builds with the `otlp` feature), the spans are also
+/// exported to that OTLP/HTTP collector.
+pub fn init(
+    format: LogFormat,
+    spans: bool,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<TracingGuard> {
     use tracing_subscriber::fmt::format::FmtSpan;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let span_events = if spans { FmtSpan::CLOSE } else { FmtSpan::NONE };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_span_events(span_events)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let installed = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let lines = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_span_events(span_events)
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
+            .with_span_events(span_events)
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
+    let registry = tracing_subscriber::registry().with(filter).with(lines);
+    #[cfg(feature = "otlp")]
+    if let Some(endpoint) = otlp_endpoint {
+        let (layer, provider) = otlp::layer(endpoint)?;
+        // Already installed (a second call in one process) is fine.
+        let _ = registry.with(layer).try_init();
+        return Ok(TracingGuard {
+            provider: Some(provider),
+        });
+    }
+    #[cfg(not(feature = "otlp"))]
+    anyhow::ensure!(
+        otlp_endpoint.is_none(),
+        "this build cannot export traces: build it with `cargo build --release --features otlp` (README, \"Logs\")"
+    );
     // Already installed (a second call in one process) is fine.
-    drop(installed);
+    let _ = registry.try_init();
+    Ok(TracingGuard {
+        #[cfg(feature = "otlp")]
+        provider: None,
+    })
+}
+
+/// The OTLP export (feature `otlp`).
+#[cfg(feature = "otlp")]
+mod otlp {
+    use anyhow::Context;
+    use opentelemetry::trace::{TraceContextExt, TracerProvider};
+    use opentelemetry_otlp::WithExportConfig;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    use super::TraceContext;
+
+    /// A layer that sends the spans to the collector at `endpoint`
+    /// (`http://host:4318`; `/v1/traces` is added when the URL has no path).
+    pub(super) fn layer<S>(
+        endpoint: &str,
+    ) -> anyhow::Result<(impl tracing_subscriber::Layer<S>, SdkTracerProvider)>
+    where
+        S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    {
+        let mut url = url::Url::parse(endpoint)
+            .with_context(|| format!("--otlp-endpoint '{endpoint}' is not a URL"))?;
+        if url.path().is_empty() || url.path() == "/" {
+            url.set_path("/v1/traces");
+        }
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(url.as_str())
+            .with_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .context("building the OTLP exporter")?;
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(
+                opentelemetry_sdk::Resource::builder()
+                    .with_service_name("customer-relations")
+                    .build(),
+            )
+            .build();
+        let tracer = provider.tracer("customer-relations");
+        Ok((tracing_opentelemetry::layer().with_tracer(tracer), provider))
+    }
+
+    /// Makes the exported span a child of the caller's span, and takes its
+    /// ids as the request's: the ids in the logs, in the response's
+    /// `traceparent` and in the collector are the same.
+    pub(super) fn join(span: &tracing::Span, trace: &mut TraceContext) {
+        use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+        if let Some(parent) = &trace.parent_id {
+            let (Ok(trace_id), Ok(parent_id)) =
+                (TraceId::from_hex(&trace.trace_id), SpanId::from_hex(parent))
+            else {
+                return;
+            };
+            let flags = u8::from_str_radix(&trace.flags, 16).unwrap_or(1);
+            let remote = SpanContext::new(
+                trace_id,
+                parent_id,
+                TraceFlags::new(flags),
+                true,
+                TraceState::default(),
+            );
+            let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+        }
+        let context = span.context();
+        let own = context.span().span_context().clone();
+        if own.is_valid() {
+            trace.trace_id = own.trace_id().to_string();
+            trace.span_id = own.span_id().to_string();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -848,6 +848,109 @@ fn the_probe_command_says_whether_an_instance_is_ready() {
     assert!(stderr.contains("plain HTTP only"), "{stderr}");
 }
 
+/// With the `otlp` feature, the spans reach an OTLP/HTTP collector (a
+/// listener of the test's), in the trace the caller's `traceparent` named.
+#[cfg(feature = "otlp")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn spans_are_exported_to_an_otlp_collector() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let collector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", collector.local_addr().unwrap());
+    let (received_tx, mut received) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = collector.accept().await {
+            let received_tx = received_tx.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 65536];
+                loop {
+                    let n = socket.read(&mut buffer).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buffer[..n]);
+                    let text = String::from_utf8_lossy(&request);
+                    let Some(head_end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let length: usize = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if request.len() >= head_end + 4 + length {
+                        break;
+                    }
+                }
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+                let _ = received_tx.send(request);
+            });
+        }
+    });
+
+    let database = Backend::Sqlite.fresh_database();
+    let server = Server::start(&database.raw_url, &["--demo", "--otlp-endpoint", &endpoint]);
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = crate::helpers::client_as(crate::helpers::DEMO_ADMIN)
+        .post(&server.endpoint)
+        .header("Content-Type", Soap::V11.content_type())
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .body(envelope(Soap::V11, &get_relations_xml(1000)))
+        .send()
+        .await
+        .unwrap();
+    let traceparent = response.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        traceparent.starts_with(&format!("00-{trace}-")),
+        "{traceparent}"
+    );
+    // Stopping sends what is left.
+    server.interrupt();
+    let trace_bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let request = tokio::time::timeout_at(deadline, received.recv())
+            .await
+            .expect("the collector got the spans within 10 s")
+            .unwrap();
+        let head = String::from_utf8_lossy(&request[..request.len().min(200)]).into_owned();
+        assert!(head.starts_with("POST /v1/traces "), "{head}");
+        if request.windows(16).any(|w| w == trace_bytes.as_slice()) {
+            break;
+        }
+    }
+}
+
+/// Without the `otlp` feature, asking for the export is refused, saying how
+/// to get it.
+#[cfg(not(feature = "otlp"))]
+#[test]
+fn otlp_export_needs_the_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/x.db", dir.path().display());
+    let (code, stderr) = run(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--database",
+        &url,
+        "--otlp-endpoint",
+        "http://127.0.0.1:4318",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--features otlp"), "{stderr}");
+}
+
 #[test]
 fn tls_flags_come_in_pairs_and_unreadable_files_are_one_line() {
     let (code, stderr) = run(&["serve", "--bind", "127.0.0.1:0", "--tls-cert", "cert.pem"]);
