@@ -3,20 +3,22 @@
 #   docker build -t customer-relations .
 #   docker run -p 8080:8080 -v crm-data:/data customer-relations serve --demo
 #
-# The binary is linked statically (glibc's crt-static; SQLite, libpq and
-# OpenSSL are built from source), so the runtime image needs nothing of the
-# build's; Debian's slim image gives it a resolver (glibc's NSS) for the
-# host names of a PostgreSQL URL, and CA certificates.
+# The binary is linked statically against musl (SQLite, libpq and OpenSSL
+# are built from source; mimalloc replaces musl's slow allocator), so the
+# runtime image needs nothing of the build's. glibc's static linking was
+# tried and refused: resolving a host name loads glibc's NSS modules at run
+# time, which crashed the static binary. Debian's slim image gives the
+# runtime CA certificates and a shell for debugging.
 
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential perl \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get install -y --no-install-recommends musl-tools perl make \
+ && rm -rf /var/lib/apt/lists/* \
+ && rustup target add x86_64-unknown-linux-musl
 WORKDIR /src
 COPY . .
-RUN RUSTFLAGS="-C target-feature=+crt-static" \
-    cargo build --release --locked --target x86_64-unknown-linux-gnu \
- && cp target/x86_64-unknown-linux-gnu/release/customer-relations /customer-relations
+RUN cargo build --release --locked --target x86_64-unknown-linux-musl \
+ && cp target/x86_64-unknown-linux-musl/release/customer-relations /customer-relations
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -15,6 +15,12 @@ use customer_relations::store::{Database, DatabaseUrl, PoolOptions};
 use customer_relations::telemetry::LogFormat;
 use customer_relations::vocabulary::Role;
 
+/// musl's allocator is slow under many threads; the static build uses
+/// mimalloc (README, "Deploy it").
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// SOAP service for customer relations, compatible with Infosoft's Customer
 /// Relation API.
 #[derive(Parser)]
