@@ -164,39 +164,30 @@ impl RootSpanBuilder for RequestSpans {
         let method = request.method().as_str();
         let path = request.path();
         // A root event, outside the request's span, so that the line says
-        // each field once.
-        match reported {
-            Some(Outcome {
-                service,
-                operation,
-                result,
-            }) => tracing::info!(
-                target: "customer_relations::requests",
-                parent: None,
-                request_id = %id,
-                trace_id = %trace,
-                method = %method,
-                path = %path,
-                service = %service.unwrap_or("-"),
-                operation = %operation.unwrap_or("-"),
-                client = %client,
-                outcome = %result,
-                status,
-                duration_ms = %format_args!("{millis:.2}"),
-                "answered"
-            ),
-            None => tracing::info!(
-                target: "customer_relations::requests",
-                parent: None,
-                request_id = %id,
-                trace_id = %trace,
-                method = %method,
-                path = %path,
-                status,
-                duration_ms = %format_args!("{millis:.2}"),
-                "answered"
-            ),
-        }
+        // each field once. Requests that are not SOAP (a probe, a WSDL)
+        // have no service, operation or outcome: `-`.
+        let (service, operation, outcome) = reported.map_or(("-", "-", "-"), |o| {
+            (
+                o.service.unwrap_or("-"),
+                o.operation.unwrap_or("-"),
+                o.result,
+            )
+        });
+        tracing::info!(
+            target: "customer_relations::requests",
+            parent: None,
+            request_id = %id,
+            trace_id = %trace,
+            method = %method,
+            path = %path,
+            service = %service,
+            operation = %operation,
+            client = %client,
+            outcome = %outcome,
+            status,
+            duration_ms = %format_args!("{millis:.2}"),
+            "answered"
+        );
     }
 }
 

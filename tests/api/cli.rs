@@ -553,6 +553,18 @@ on_both_backends! {
 }
 
 /// Runs the binary to its end; (exit code, stderr).
+/// `serve` on a fresh SQLite file with `extra` flags, expected to refuse to
+/// start: its stderr.
+fn serve_refused(extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/x.db", dir.path().display());
+    let mut args = vec!["serve", "--bind", "127.0.0.1:0", "--database", &url];
+    args.extend_from_slice(extra);
+    let (code, stderr) = run(&args);
+    assert_eq!(code, Some(1), "{extra:?}: {stderr}");
+    stderr
+}
+
 fn run(args: &[&str]) -> (Option<i32>, String) {
     let out = Command::new(BIN).args(args).output().unwrap();
     (
@@ -936,18 +948,7 @@ async fn spans_are_exported_to_an_otlp_collector() {
 #[cfg(not(feature = "otlp"))]
 #[test]
 fn otlp_export_needs_the_feature() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/x.db", dir.path().display());
-    let (code, stderr) = run(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--database",
-        &url,
-        "--otlp-endpoint",
-        "http://127.0.0.1:4318",
-    ]);
-    assert_eq!(code, Some(1), "{stderr}");
+    let stderr = serve_refused(&["--otlp-endpoint", "http://127.0.0.1:4318"]);
     assert!(stderr.contains("--features otlp"), "{stderr}");
 }
 
@@ -957,21 +958,9 @@ fn tls_flags_come_in_pairs_and_unreadable_files_are_one_line() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--tls-key"), "{stderr}");
     let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}/x.db", dir.path().display());
     let missing = dir.path().join("missing.pem");
     let missing = missing.to_str().unwrap();
-    let (code, stderr) = run(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--database",
-        &database,
-        "--tls-cert",
-        missing,
-        "--tls-key",
-        missing,
-    ]);
-    assert_eq!(code, Some(1), "{stderr}");
+    let stderr = serve_refused(&["--tls-cert", missing, "--tls-key", missing]);
     let last = stderr.lines().last().unwrap_or_default();
     assert!(
         last.starts_with("error: reading ") && last.contains("missing.pem"),
@@ -1197,20 +1186,12 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
 
 #[test]
 fn a_grace_shorter_than_the_database_timeout_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/x.db", dir.path().display());
-    let (code, stderr) = run(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--database",
-        &url,
+    let stderr = serve_refused(&[
         "--shutdown-grace-secs",
         "5",
         "--database-timeout-secs",
         "10",
     ]);
-    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("shutdown_grace_secs (5) must be longer than database_timeout_secs (10)"),
         "{stderr}"

@@ -84,10 +84,10 @@ impl Cluster {
                 .unwrap();
             assert!(owned.success());
         }
-        let cluster = Self {
+        let mut cluster = Self {
             bin,
-            primary: free_port(),
-            standby: free_port(),
+            primary: 0,
+            standby: 0,
             dir,
         };
         let primary = cluster.data("primary");
@@ -106,7 +106,7 @@ impl Cluster {
             cluster.dir.path().display()
         );
         std::fs::write(format!("{primary}/postgresql.auto.conf"), settings).unwrap();
-        cluster.start_node("primary", cluster.primary);
+        cluster.primary = cluster.start_node("primary");
         let conninfo = format!(
             "host=127.0.0.1 port={} user=postgres application_name=standby",
             cluster.primary
@@ -120,7 +120,7 @@ impl Cluster {
             ),
             "pg_basebackup",
         );
-        cluster.start_node("standby", cluster.standby);
+        cluster.standby = cluster.start_node("standby");
         cluster.wait_for_sync();
         cluster
     }
@@ -129,23 +129,36 @@ impl Cluster {
         self.dir.path().join(node).display().to_string()
     }
 
-    fn start_node(&self, node: &str, port: u16) {
+    /// Starts a node on a free port; its port. A port that another socket
+    /// took between being found free and being bound (the suite opens
+    /// thousands) is given up for another, at most three times.
+    fn start_node(&self, node: &str) -> u16 {
         let data = self.data(node);
-        let log = self
-            .dir
-            .path()
-            .join(format!("{node}.log"))
-            .display()
-            .to_string();
-        let options = format!("-p {port}");
-        ok(
-            pg(
+        let log = self.dir.path().join(format!("{node}.log"));
+        let log_path = log.display().to_string();
+        for _ in 0..3 {
+            let port = free_port();
+            let options = format!("-p {port}");
+            let started = pg(
                 &self.bin,
                 "pg_ctl",
-                &["-D", &data, "-l", &log, "-o", &options, "-w", "start"],
-            ),
-            "pg_ctl start",
-        );
+                &[
+                    "-D", &data, "-l", &log_path, "-o", &options, "-t", "120", "-w", "start",
+                ],
+            );
+            if started.status.success() {
+                return port;
+            }
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            if !said.contains("Address already in use") {
+                panic!(
+                    "pg_ctl start: {}{}\n{said}",
+                    String::from_utf8_lossy(&started.stdout),
+                    String::from_utf8_lossy(&started.stderr)
+                );
+            }
+        }
+        panic!("no free port for the {node} after three tries");
     }
 
     fn psql(&self, port: u16, sql: &str) -> String {
