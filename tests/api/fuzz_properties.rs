@@ -12,7 +12,8 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use customer_relations::operations::Service;
 
 use crate::helpers::{
-    SOAP11, SOAP12, Soap, SoapResponse, TestApp, envelope, get_relation_types_xml, spawn_app,
+    SOAP11, SOAP12, Soap, SoapResponse, TestApp, envelope, get_relation_types_xml, relation,
+    spawn_app, spawn_with,
 };
 
 const CASES: usize = 200;
@@ -182,6 +183,41 @@ on_both_backends! {
         app.call(Soap::V11, &get_relation_types_xml())
             .await
             .assert_ok("GetRelationTypesResponse");
+    }
+
+    async fn mutated_ws_security_headers_never_break_the_service(backend: Backend) {
+        // Many refusals from one address: throttling must not hide what is
+        // tested here.
+        let app = spawn_with(&backend, |settings| {
+            settings.throttle.client_failures = 1_000_000;
+            settings.throttle.address_failures = 1_000_000;
+        })
+        .await;
+        let expires = (chrono::Utc::now() + chrono::Duration::minutes(30)).format("%Y-%m-%dT%H:%M:%SZ");
+        let seeds: Vec<(Soap, String)> = [get_relation_types_xml(), relation(1000, "SSO", "fuzz").to_xml()]
+            .iter()
+            .flat_map(|payload| {
+                Soap::BOTH.map(|version| {
+                    let security = format!(
+                        r#"<wsse:Security s:mustUnderstand="1" xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"><wsu:Timestamp><wsu:Created>2020-01-01T00:00:00Z</wsu:Created><wsu:Expires>{expires}</wsu:Expires></wsu:Timestamp><wsse:UsernameToken><wsse:Username>demo-admin</wsse:Username><wsse:Password Type="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">demo-admin-secret</wsse:Password></wsse:UsernameToken></wsse:Security>"#
+                    );
+                    let body = envelope(version, payload).replacen("<s:Body>", &format!("<s:Header>{security}</s:Header><s:Body>"), 1);
+                    (version, body)
+                })
+            })
+            .collect();
+        // The seeds themselves authenticate.
+        let anonymous = reqwest::Client::new();
+        for (version, body) in &seeds[..2] {
+            let response = app.send_with(&anonymous, Service::Relations, *version, body.clone()).await;
+            response.assert_ok("GetRelationTypesResponse");
+        }
+        for (version, body) in mutated(&seeds) {
+            let response = app
+                .send_with(&anonymous, Service::Relations, version, body.clone())
+                .await;
+            check(&body, &response);
+        }
     }
 
     async fn mutated_register_envelopes_never_break_the_service(backend: Backend) {

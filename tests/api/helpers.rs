@@ -453,8 +453,9 @@ impl TestApp {
         client: &reqwest::Client,
         service: Service,
         version: Soap,
-        envelope: String,
+        envelope: impl Into<Vec<u8>>,
     ) -> SoapResponse {
+        let envelope: Vec<u8> = envelope.into();
         let endpoint = format!("{}{}", self.address, service.path());
         let response = client
             .post(&endpoint)
@@ -465,7 +466,7 @@ impl TestApp {
             .await
             .expect("the server answers");
         let response = SoapResponse::read(response).await;
-        assert_fault_declared(service, envelope.as_bytes(), &response);
+        assert_fault_declared(service, &envelope, &response);
         response
     }
 

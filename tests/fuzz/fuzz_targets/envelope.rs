@@ -1,7 +1,8 @@
 //! Any bytes, read as a SOAP request the way the endpoint reads one: decoded,
 //! parsed as an envelope within the default limits, and the operation
 //! element decoded as its request by whichever operation of either service
-//! it names (the services' own lists, so every decoder is reached). Nothing
+//! it names (the services' own lists, so every decoder is reached), and a
+//! WS-Security header as the credentials step reads it. Nothing
 //! may panic, and every fault the reading produces must render as XML that
 //! reads back.
 
@@ -39,6 +40,10 @@ fuzz_target!(|data: &[u8]| {
         Ok(envelope) => envelope,
         Err((version, fault)) => return fault_reads_back(version, fault),
     };
+    // The WS-Security header is read as the credentials step reads it.
+    if let Some(block) = &envelope.security {
+        let _ = customer_relations::soap::read_security_header(block);
+    }
     let element = &envelope.operation;
     let operation = Service::ALL
         .iter()
