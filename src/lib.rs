@@ -13,7 +13,11 @@
 //! - [`operations`] declares each SOAP operation (decoder, rule, encoder,
 //!   faults) and maps domain errors to typed faults; [`import`] loads CSV
 //!   fixtures through the same rules;
-//! - [`endpoint`] and [`startup`] serve it all over HTTP with actix-web.
+//! - [`endpoint`] and [`startup`] serve it all over HTTP with actix-web,
+//!   with [`tls`], [`compression`], [`telemetry`] (request spans and log
+//!   lines), [`monitoring`] (`/metrics`) and [`service_page`] (the HTML
+//!   pages); [`config`] merges `serve`'s settings from file, environment
+//!   and flags into [`settings`].
 
 pub mod auth;
 pub mod compression;
