@@ -654,7 +654,7 @@ pub async fn live() -> HttpResponse {
 /// `GET /health/ready` (and `/health`): 200 when the database answers and
 /// has run every migration this binary knows; 503 with the reason
 /// (unreachable, failing, migrations pending, or not answering in time)
-/// otherwise, within [`READY_DEADLINE`].
+/// otherwise, within `READY_DEADLINE`.
 pub async fn ready(request: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let database = state.database.clone();
     let unreachable = database.unreachable();
