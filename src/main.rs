@@ -516,6 +516,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             println!("Metrics: http://{address}/metrics");
         }
         std::io::stdout().flush().ok();
-        app.run_until_stopped().await.context("serving")
+        app.run_until_signalled().await.context("serving")
     })
 }

@@ -130,6 +130,9 @@ impl Application {
         .client_request_timeout(settings.header_timeout)
         .keep_alive(settings.keep_alive)
         .shutdown_timeout(settings.shutdown_grace.as_secs())
+        // actix stops at once on SIGINT; Ctrl-C must be as graceful as
+        // SIGTERM, so the signals are handled in `run_until_stopped`.
+        .disable_signals()
         .max_connections(settings.max_connections.div_ceil(workers).max(1))
         .on_connect(crate::tls::note_client_certificate);
         server = match tls {
@@ -155,19 +158,73 @@ impl Application {
         self.metrics.as_ref().map(|(address, _)| *address)
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight;
-    /// the metrics server stops with it.
+    /// Serves until the server is dropped (as the tests do), or stopped
+    /// through its handle.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Some((_, metrics)) = self.metrics else {
-            return self.server.await;
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then stops accepting and finishes
+    /// the requests in flight within the shutdown grace (as the binary
+    /// does; actix's own handling would stop at once on Ctrl-C).
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        self.run_until(stop_signal()).await
+    }
+
+    /// Serves until `stop` is ready, then stops gracefully; the metrics
+    /// server stops with it.
+    async fn run_until(self, stop: impl std::future::Future<Output = ()>) -> std::io::Result<()> {
+        let main = self.server.handle();
+        let metrics_handle = self.metrics.as_ref().map(|(_, server)| server.handle());
+        let on_stop = async move {
+            stop.await;
+            log::info!("stop signal received: answering the requests in flight, then exiting");
+            main.stop(true).await;
         };
-        let handle = metrics.handle();
-        let main = async {
+        let served = async {
             let served = self.server.await;
-            handle.stop(true).await;
+            if let Some(metrics) = metrics_handle {
+                metrics.stop(true).await;
+            }
             served
         };
-        let (served, _) = futures_util::future::join(main, metrics).await;
+        let metrics = async {
+            if let Some((_, server)) = self.metrics {
+                let _ = server.await;
+            }
+        };
+        let served = std::pin::pin!(served);
+        let on_stop = std::pin::pin!(on_stop);
+        // The server ends by itself (an error) or after the graceful stop.
+        let (served, ()) = futures_util::future::join(
+            async {
+                match futures_util::future::select(served, on_stop).await {
+                    futures_util::future::Either::Left((served, _)) => served,
+                    futures_util::future::Either::Right(((), served)) => served.await,
+                }
+            },
+            metrics,
+        )
+        .await;
         served
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM; never, where they cannot be listened to.
+async fn stop_signal() {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut interrupt), Ok(mut terminate)) => {
+            let interrupted = std::pin::pin!(interrupt.recv());
+            let terminated = std::pin::pin!(terminate.recv());
+            futures_util::future::select(interrupted, terminated).await;
+        }
+        _ => {
+            log::warn!("cannot listen to SIGINT and SIGTERM; stop the server another way");
+            std::future::pending::<()>().await
+        }
     }
 }

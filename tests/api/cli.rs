@@ -239,34 +239,41 @@ on_both_backends! {
         }
     }
 
-    /// SIGTERM while a create waits on a locked database: the create gets a
-    /// Server fault (not silence) within the database timeout, and the
-    /// server exits 0 within its grace.
+    /// SIGTERM, and Ctrl-C (SIGINT) alike, while a create waits on a locked
+    /// database: the create gets a Server fault (not silence) within the
+    /// database timeout, and the server exits 0 within its grace.
     async fn shutdown_answers_a_request_stuck_on_the_database(backend: Backend) {
-        let database = backend.fresh_database();
-        let server = Server::start(
-            &database.raw_url,
-            &["--demo", "--database-timeout-secs", "2", "--shutdown-grace-secs", "10"],
-        );
-        // Another writer holds the lock the create needs.
-        let _holder = database.hold_write_lock();
-        let endpoint = server.endpoint.clone();
-        let stuck = tokio::spawn(async move {
+        for signal in ["-TERM", "-INT"] {
+            let database = backend.fresh_database();
+            let server = Server::start(
+                &database.raw_url,
+                &["--demo", "--database-timeout-secs", "2", "--shutdown-grace-secs", "10"],
+            );
+            // Another writer holds the lock the create needs.
+            let _holder = database.hold_write_lock();
+            let endpoint = server.endpoint.clone();
+            let stuck = tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let (_, body) =
+                    post_soap(&endpoint, &relation(1000, "FACEBOOK", "stuck").to_xml()).await;
+                (body, started.elapsed())
+            });
+            tokio::time::sleep(Duration::from_millis(500)).await;
             let started = std::time::Instant::now();
-            let (_, body) = post_soap(&endpoint, &relation(1000, "FACEBOOK", "stuck").to_xml()).await;
-            (body, started.elapsed())
-        });
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let started = std::time::Instant::now();
-        let pid = server.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let (body, took) = stuck.await.unwrap();
-        assert!(body.contains("Server") && body.contains("request id"), "{body}");
-        assert!(took < Duration::from_secs(4), "answered after {took:?}");
-        let mut server = server;
-        let status = server.child.wait().unwrap();
-        assert!(status.success(), "{status:?}");
-        assert!(started.elapsed() < Duration::from_secs(10), "stopped after {:?}", started.elapsed());
+            let pid = server.child.id().to_string();
+            Command::new("kill").args([signal, &pid]).status().unwrap();
+            let (body, took) = stuck.await.unwrap();
+            assert!(body.contains("Server") && body.contains("request id"), "{signal}: {body}");
+            assert!(took < Duration::from_secs(4), "{signal}: answered after {took:?}");
+            let mut server = server;
+            let status = server.child.wait().unwrap();
+            assert!(status.success(), "{signal}: {status:?}");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{signal}: stopped after {:?}",
+                started.elapsed()
+            );
+        }
     }
 
     /// SIGKILL in the middle of a create load: after a restart every
