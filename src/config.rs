@@ -51,6 +51,7 @@ pub struct ServeConfig {
     pub otlp_endpoint: Option<String>,
     pub metrics_bind: Option<String>,
     pub compress_min_bytes: usize,
+    pub max_relations_per_customer: u32,
 }
 
 impl Default for ServeConfig {
@@ -91,6 +92,7 @@ impl Default for ServeConfig {
             otlp_endpoint: None,
             metrics_bind: None,
             compress_min_bytes: settings::DEFAULT_COMPRESS_MIN_BYTES,
+            max_relations_per_customer: pool.max_relations_per_customer,
         }
     }
 }
@@ -191,6 +193,10 @@ impl ServeConfig {
             ),
             ("auth_cooldown_secs", self.auth_cooldown_secs),
             ("compress_min_bytes", self.compress_min_bytes as u64),
+            (
+                "max_relations_per_customer",
+                u64::from(self.max_relations_per_customer),
+            ),
         ];
         for (name, value) in at_least_one {
             if value == 0 {
@@ -259,6 +265,7 @@ impl ServeConfig {
             } else {
                 SqliteSynchronous::Full
             },
+            max_relations_per_customer: self.max_relations_per_customer,
         }
     }
 

@@ -311,6 +311,11 @@ struct ServeArgs {
     #[arg(long, value_parser = positive())]
     #[serde(skip_serializing_if = "Option::is_none")]
     compress_min_bytes: Option<usize>,
+    /// The most relations one customer may have; a create beyond it is an
+    /// EntityValidationFault on CustomerNumber. [default: 10000]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_relations_per_customer: Option<u32>,
     /// Debug builds only: let the X-Test-Panic header make a request panic
     /// (for the tests of what a panic does).
     #[cfg(debug_assertions)]

@@ -30,11 +30,18 @@ pub trait CustomerDirectory: RelationTypes {
 #[derive(Debug)]
 pub enum Inserted {
     New(CustomerRelation),
-    Duplicate { existing_id: i64 },
+    Duplicate {
+        existing_id: i64,
+    },
+    /// The customer already has the most relations one may have.
+    TooMany {
+        limit: u32,
+    },
 }
 
-/// Where relations are kept. Uniqueness is the repository's job, so that it
-/// holds under concurrency (README, "The API", step 5).
+/// Where relations are kept. Uniqueness and the bound on a customer's
+/// relations are the repository's job, so that they hold under concurrency
+/// (README, "The API", step 5).
 pub trait RelationRepository {
     fn insert_relation(&mut self, relation: &ValidRelation) -> Result<Inserted, InternalError>;
     fn relations_of_customer(

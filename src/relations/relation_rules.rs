@@ -7,8 +7,8 @@ use super::{
     REFERENCE_MAX_CHARS, RelationError, RelationRepository, SOURCE_MAX_CHARS, ValidRelation,
 };
 use crate::vocabulary::{
-    Caller, CanonicalReference, FieldErrors, ReferenceType, RelationType, TitleMode, Validity,
-    sorted_by_code,
+    Caller, CanonicalReference, FieldError, FieldErrors, ReferenceType, RelationType, TitleMode,
+    Validity, sorted_by_code,
 };
 
 pub fn create_relation<S>(
@@ -71,9 +71,16 @@ where
         source: request.source,
         created_by: caller.name().to_owned(),
     };
+    let customer_number = relation.customer_number;
     match store.insert_relation(&relation)? {
         Inserted::New(created) => Ok(created),
         Inserted::Duplicate { existing_id } => Err(RelationError::AlreadyExists { existing_id }),
+        Inserted::TooMany { limit } => Err(RelationError::EntityValidation(vec![FieldError {
+            field: "CustomerNumber",
+            message: format!(
+                "Customer {customer_number} has {limit} relations, the most one customer may have; delete one first."
+            ),
+        }])),
     }
 }
 

@@ -225,7 +225,7 @@ fn with_sqlite<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut SqliteConnection) -> diesel::QueryResult<T>,
 ) -> Result<T, InternalError> {
-    match &mut conn.0 {
+    match &mut conn.pooled {
         Pooled::Sqlite(c) => f(c).map_err(internal),
         Pooled::Postgres(_) => Err(InternalError::new(
             "group commit is for SQLite connections only",

@@ -49,6 +49,10 @@ pub struct PoolOptions {
     pub statement_timeout: Duration,
     /// When SQLite confirms a commit (see [`SqliteSynchronous`]).
     pub sqlite_synchronous: SqliteSynchronous,
+    /// The most relations one customer may have; a create beyond it is
+    /// refused (README, "The API"), so that no customer's relation list
+    /// grows without bound.
+    pub max_relations_per_customer: u32,
 }
 
 /// When SQLite confirms a commit, in WAL mode.
@@ -79,6 +83,7 @@ impl Default for PoolOptions {
             connection_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(10),
             sqlite_synchronous: SqliteSynchronous::default(),
+            max_relations_per_customer: 10_000,
         }
     }
 }
@@ -123,7 +128,11 @@ pub enum Unready {
 }
 
 /// A pooled connection of either backend; the ports' implementation.
-pub(crate) struct DbConnection(Pooled);
+pub(crate) struct DbConnection {
+    pooled: Pooled,
+    /// The most relations one customer may have (`PoolOptions`).
+    max_relations_per_customer: u32,
+}
 
 enum Pooled {
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
@@ -133,7 +142,7 @@ enum Pooled {
 impl DbConnection {
     /// The connection as [`db_run!`] takes it.
     fn conn(&mut self) -> Conn<'_> {
-        match &mut self.0 {
+        match &mut self.pooled {
             Pooled::Sqlite(c) => Conn::Sqlite(c),
             Pooled::Postgres(c) => Conn::Postgres(c),
         }
@@ -180,6 +189,7 @@ pub struct Database {
     reachable: Arc<Reachability>,
     /// SQLite's writes go to one writer, which commits them in groups.
     writer: Option<Arc<group_commit::Writer>>,
+    max_relations_per_customer: u32,
 }
 
 /// Whether the last attempt to open a connection failed, and why. Read on
@@ -339,9 +349,13 @@ impl Database {
         let writer = match &pools {
             Pools::Sqlite(pool) if with_writer => {
                 let pool = pool.clone();
+                let max_relations_per_customer = options.max_relations_per_customer;
                 Some(group_commit::Writer::start(move || {
                     pool.get()
-                        .map(|c| DbConnection(Pooled::Sqlite(c)))
+                        .map(|c| DbConnection {
+                            pooled: Pooled::Sqlite(c),
+                            max_relations_per_customer,
+                        })
                         .map_err(InternalError::new)
                 }))
             }
@@ -351,6 +365,7 @@ impl Database {
             pools,
             reachable,
             writer,
+            max_relations_per_customer: options.max_relations_per_customer,
         })
     }
 
@@ -394,7 +409,10 @@ impl Database {
         };
         // A connection checked on checkout: the database answers.
         self.reachable.connected();
-        Ok(DbConnection(pooled))
+        Ok(DbConnection {
+            pooled,
+            max_relations_per_customer: self.max_relations_per_customer,
+        })
     }
 
     /// The request pool's connections now.

@@ -8,7 +8,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::rows::{NewRelationRow, RelationRow, RelationTypeRow, all_converted, converted};
 use super::schema::{customer_relations, customers, relation_types, subscriptions, titles, users};
-use super::{DbConnection, corrupt, db_run, internal};
+use super::{Conn, DbConnection, corrupt, db_run, internal};
 use crate::register::RegisterRepository;
 use crate::relations::{
     CustomerDirectory, CustomerRecord, CustomerRelation, Inserted, RelationRepository,
@@ -157,6 +157,16 @@ impl RelationRepository for DbConnection {
             created_at: created_at.naive_utc(),
             created_by: &relation.created_by,
         };
+        // The bound on the customer's relations (README, "The API"). A
+        // retried create that finds its relation there is still told it
+        // exists, so that a bus can take that as success.
+        let limit = self.max_relations_per_customer;
+        if self.relations_held(relation.customer_number)? >= i64::from(limit) {
+            return Ok(match self.identical_relation(relation, &reference)? {
+                Some(existing_id) => Inserted::Duplicate { existing_id },
+                None => Inserted::TooMany { limit },
+            });
+        }
         // The unique index decides; a losing concurrent insert looks up the
         // winner. Should the winner be deleted in between, insert again.
         for _ in 0..INSERT_ATTEMPTS {
@@ -227,6 +237,26 @@ impl RelationRepository for DbConnection {
 }
 
 impl DbConnection {
+    /// How many relations the customer has, counted under a lock on the
+    /// customer until the write commits, so that concurrent creates cannot
+    /// pass the bound together (on PostgreSQL; SQLite's writer is alone).
+    fn relations_held(&mut self, customer_number: i32) -> Result<i64, InternalError> {
+        if let Conn::Postgres(c) = self.conn() {
+            customers::table
+                .find(customer_number)
+                .select(customers::customer_number)
+                .for_update()
+                .first::<i32>(c)
+                .optional()
+                .map_err(internal)?;
+        }
+        db_run!(self.conn(), |c| customer_relations::table
+            .filter(customer_relations::customer_number.eq(customer_number))
+            .count()
+            .get_result::<i64>(c))
+        .map_err(internal)
+    }
+
     /// The Id of the relation the unique index counts as identical, if one
     /// is there.
     fn identical_relation(

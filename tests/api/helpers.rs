@@ -137,7 +137,12 @@ impl Drop for Guard {
 impl FreshDatabase {
     /// Opens and migrates it.
     pub fn open(&self) -> Database {
-        let database = Database::open(&self.url, &PoolOptions::default()).expect("database opens");
+        self.open_with(&PoolOptions::default())
+    }
+
+    /// Opens it with these options, and migrates it.
+    pub fn open_with(&self, options: &PoolOptions) -> Database {
+        let database = Database::open(&self.url, options).expect("database opens");
         database.migrate().expect("migrations run");
         database
     }
@@ -230,7 +235,7 @@ async fn spawn(backend: &Backend, demo: bool, configure: impl FnOnce(&mut Settin
     let mut settings = Settings::new("127.0.0.1:0", fresh.url.clone());
     settings.workers = Some(2);
     configure(&mut settings);
-    let database = fresh.open();
+    let database = fresh.open_with(&settings.pool);
     if demo {
         import(&database, &demo_fixtures()).expect("demo data loads");
     }

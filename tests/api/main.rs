@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 
+mod bounds;
 mod browser;
 pub mod cli;
 mod compression;
