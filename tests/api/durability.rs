@@ -4,7 +4,7 @@
 
 use futures_util::future::join_all;
 
-use crate::helpers::{Backend, Soap, envelope, relation, spawn_app};
+use crate::helpers::{Backend, Soap, envelope, relation, spawn_with};
 
 /// Sustained creates keep SQLite's write-ahead log bounded: each commit is a
 /// statement run to its end, which is when SQLite checkpoints. (Before, an
@@ -17,7 +17,11 @@ async fn sustained_creates_keep_the_sqlite_log_bounded() {
     /// not truncated, so it may stay near that size, with room for the
     /// frames written while a checkpoint waits for readers.
     const BOUND: u64 = 16 * 1024 * 1024;
-    let app = spawn_app(&Backend::Sqlite).await;
+    // All for one customer: above the default bound on its relations.
+    let app = spawn_with(&Backend::Sqlite, |settings| {
+        settings.pool.max_relations_per_customer = CREATES as u32
+    })
+    .await;
     for chunk in (0..CREATES).collect::<Vec<_>>().chunks(32) {
         let relations: Vec<_> = chunk
             .iter()
