@@ -22,19 +22,11 @@ fn main() {
     if ci || postgres {
         println!("cargo::rustc-cfg=postgres_tests");
     }
-    let xmllint = Command::new("xmllint")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if ci || xmllint {
+    if ci || runs("xmllint") {
         println!("cargo::rustc-cfg=xmllint");
     }
     // The service page test loads the pages in a real browser.
-    let chromium = Command::new("chromium")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if ci || chromium {
+    if ci || runs("chromium") {
         println!("cargo::rustc-cfg=chromium");
     }
     // The failover test builds a cluster of its own with the server's
@@ -47,4 +39,12 @@ fn main() {
     if ci || server_binaries {
         println!("cargo::rustc-cfg=postgres_binaries");
     }
+}
+
+/// Whether `program --version` runs here.
+fn runs(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success())
 }

@@ -5,6 +5,7 @@
 //!
 //! Each instance counts its own failures.
 
+use std::borrow::Borrow;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -57,7 +58,11 @@ impl<K: Hash + Eq + Clone> Failures<K> {
         }
     }
 
-    fn is_locked(&self, key: &K) -> bool {
+    fn is_locked<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         if self.locked_until.is_empty() {
             return false;
         }
@@ -105,8 +110,7 @@ impl Throttle {
 
     /// Whether the name or the address is cooling down.
     pub(super) fn is_locked(&self, name: &str, address: Option<IpAddr>) -> bool {
-        address.is_some_and(|a| self.by_address.is_locked(&a))
-            || self.by_client.is_locked(&name.to_owned())
+        address.is_some_and(|a| self.by_address.is_locked(&a)) || self.by_client.is_locked(name)
     }
 
     pub(super) fn failed(&self, name: &str, address: Option<IpAddr>) {

@@ -254,6 +254,30 @@ async fn spawn(backend: &Backend, demo: bool, configure: impl FnOnce(&mut Settin
     }
 }
 
+/// Posts `body` to `endpoint` of `service` with `client` (at most 30 s),
+/// and checks that a typed fault in the answer is one the operation
+/// declares.
+async fn send(
+    client: &reqwest::Client,
+    endpoint: &str,
+    service: Service,
+    content_type: &str,
+    soap_action: Option<&str>,
+    body: Vec<u8>,
+) -> SoapResponse {
+    let mut request = client
+        .post(endpoint)
+        .header("Content-Type", content_type)
+        .timeout(std::time::Duration::from_secs(30))
+        .body(body.clone());
+    if let Some(action) = soap_action {
+        request = request.header("SOAPAction", action);
+    }
+    let response = SoapResponse::read(request.send().await.expect("the server answers")).await;
+    assert_fault_declared(service, &body, &response);
+    response
+}
+
 /// A demo client's name and secret (README, "Security").
 pub type Login = (&'static str, &'static str);
 pub const DEMO_ADMIN: Login = ("demo-admin", "demo-admin-secret");
@@ -407,7 +431,7 @@ impl TestApp {
         &self,
         content_type: &str,
         soap_action: Option<&str>,
-        body: impl Into<reqwest::Body>,
+        body: impl Into<Vec<u8>>,
     ) -> SoapResponse {
         self.post_to(&self.endpoint(), content_type, soap_action, body)
             .await
@@ -417,7 +441,7 @@ impl TestApp {
     pub async fn post_register(
         &self,
         content_type: &str,
-        body: impl Into<reqwest::Body>,
+        body: impl Into<Vec<u8>>,
     ) -> SoapResponse {
         let endpoint = format!("{}/CustomerRegisterService", self.address);
         self.post_to(&endpoint, content_type, None, body).await
@@ -428,26 +452,22 @@ impl TestApp {
         endpoint: &str,
         content_type: &str,
         soap_action: Option<&str>,
-        body: impl Into<reqwest::Body>,
+        body: impl Into<Vec<u8>>,
     ) -> SoapResponse {
-        let body: reqwest::Body = body.into();
-        let sent = body.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
-        let mut request = self
-            .client
-            .post(endpoint)
-            .header("Content-Type", content_type)
-            .body(body);
-        if let Some(action) = soap_action {
-            request = request.header("SOAPAction", action);
-        }
-        let response = SoapResponse::read(request.send().await.expect("the server answers")).await;
         let service = if endpoint.ends_with("/CustomerRegisterService") {
             Service::Register
         } else {
             Service::Relations
         };
-        assert_fault_declared(service, &sent, &response);
-        response
+        send(
+            &self.client,
+            endpoint,
+            service,
+            content_type,
+            soap_action,
+            body.into(),
+        )
+        .await
     }
 
     /// Sends a whole envelope of `version` to `service` with `client`,
@@ -460,19 +480,16 @@ impl TestApp {
         version: Soap,
         envelope: impl Into<Vec<u8>>,
     ) -> SoapResponse {
-        let envelope: Vec<u8> = envelope.into();
         let endpoint = format!("{}{}", self.address, service.path());
-        let response = client
-            .post(&endpoint)
-            .header("Content-Type", version.content_type())
-            .body(envelope.clone())
-            .timeout(std::time::Duration::from_secs(30))
-            .send()
-            .await
-            .expect("the server answers");
-        let response = SoapResponse::read(response).await;
-        assert_fault_declared(service, &envelope, &response);
-        response
+        send(
+            client,
+            &endpoint,
+            service,
+            version.content_type(),
+            None,
+            envelope.into(),
+        )
+        .await
     }
 
     /// Sends `payload` in an envelope of `version`.

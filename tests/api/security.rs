@@ -228,6 +228,56 @@ on_both_backends! {
         assert_eq!(response.status, 401);
     }
 
+    async fn malformed_security_headers_are_refused_saying_what_is_wrong(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let anonymous = reqwest::Client::new();
+        let token = username_token(DEMO_BUS, PASSWORD_TEXT);
+        for (security, says) in [
+            (format!("{token}{token}"), "more than one UsernameToken"),
+            (
+                "<wsse:UsernameToken><wsse:Username>demo-bus</wsse:Username></wsse:UsernameToken>".to_owned(),
+                "has no Password",
+            ),
+            (username_token(DEMO_BUS, "urn:other#Kerberos"), "'urn:other#Kerberos' is not supported"),
+            (format!("{}{}{token}", timestamp(0, 60), timestamp(0, 60)), "more than one Timestamp"),
+        ] {
+            let response = app
+                .send_with(&anonymous, Service::Relations, Soap::V11, with_security(Soap::V11, &security, &get_relation_types_xml()))
+                .await;
+            response.assert_fault("AuthenticationFault");
+            assert!(response.fault_reason().contains(says), "{says}: {}", response.body);
+        }
+        // Two Security blocks for this service: the envelope itself is wrong.
+        let twice = with_security(Soap::V11, &token, &get_relation_types_xml()).replacen(
+            "</s:Header>",
+            &format!(
+                r#"<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">{token}</wsse:Security></s:Header>"#
+            ),
+            1,
+        );
+        let response = app.send_with(&anonymous, Service::Relations, Soap::V11, twice).await;
+        response.assert_client_fault();
+        assert!(response.fault_reason().contains("more than one wsse:Security"), "{}", response.body);
+    }
+
+    /// When the API clients cannot be read for longer than a second, no
+    /// credentials are trusted: a Server fault naming a request id, not a
+    /// refusal and not a pass; reading again, the service recovers.
+    async fn unreadable_clients_fail_closed_and_recover(backend: Backend) {
+        let app = spawn_app(&backend).await;
+        let types = get_relation_types_xml();
+        let get = || app.call(Soap::V11, &types);
+        get().await.assert_ok("GetRelationTypesResponse");
+        app.database.raw_sql("ALTER TABLE api_clients RENAME TO api_clients_away");
+        tokio::time::sleep(Duration::from_millis(1300)).await;
+        let refused = get().await;
+        assert_eq!(refused.fault_code().1, "Server", "{}", refused.body);
+        assert!(refused.fault_reason().contains(&refused.request_id), "{}", refused.body);
+        app.database.raw_sql("ALTER TABLE api_clients_away RENAME TO api_clients");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        get().await.assert_ok("GetRelationTypesResponse");
+    }
+
     async fn timestamps_digests_and_mixed_credentials_are_refused(backend: Backend) {
         let app = spawn_app(&backend).await;
         let anonymous = reqwest::Client::new();
