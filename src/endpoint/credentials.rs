@@ -22,8 +22,8 @@ const NOT_ACCEPTED: &str = "The credentials were not accepted.";
 
 /// Who is calling: the credentials of the request (a WS-Security
 /// UsernameToken, HTTP Basic, or else the connection's client
-/// certificate), checked by the authenticator. The refusal's version is
-/// set by the caller.
+/// certificate), checked by the authenticator. A refusal is in the
+/// envelope's SOAP version.
 pub(super) fn authenticate(
     request: &HttpRequest,
     envelope: &Envelope,

@@ -274,11 +274,7 @@ async fn answer(
     check_action(request, &content_type, operation)
         .map_err(|fault| Refusal::of(version, operation, fault))?;
     let caller = tracing::debug_span!("authenticate")
-        .in_scope(|| authenticate(request, &envelope, operation, state))
-        .map_err(|mut refusal| {
-            refusal.version = version;
-            refusal
-        })?;
+        .in_scope(|| authenticate(request, &envelope, operation, state))?;
     request
         .extensions_mut()
         .insert(ClientName(caller.name().to_owned()));
