@@ -25,6 +25,7 @@ pub const IN_USE: &str = "InUseFault";
 pub const INVALID_REFERENCE: &str = "InvalidReferenceFault";
 pub const CUSTOMER_RELATION_ALREADY_EXISTS: &str = "CustomerRelationAlreadyExistsFault";
 pub const CUSTOMER_RELATION_NOT_FOUND: &str = "CustomerRelationNotFoundFault";
+pub const CONCURRENCY: &str = "ConcurrencyFault";
 /// Declared by every operation of both services (README, "Security").
 pub const AUTHENTICATION: &str = "AuthenticationFault";
 /// Declared by every operation of both services (README, "Security").
@@ -128,6 +129,13 @@ impl IntoFault for RelationError {
             RelationError::RelationNotFound { id } => {
                 (CUSTOMER_RELATION_NOT_FOUND, vec![text("Id", id)])
             }
+            RelationError::Concurrency {
+                id,
+                current_version,
+            } => (
+                CONCURRENCY,
+                vec![text("Id", id), text("CurrentVersion", current_version)],
+            ),
             RelationError::OutOfScope {
                 client,
                 operation,

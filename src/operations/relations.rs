@@ -1,8 +1,14 @@
-//! The relation service's operations: Infosoft's Customer Relation API.
+//! The relation service's operations: Infosoft's Customer Relation API,
+//! then the operations beyond it (README, "Beyond Infosoft's API"), which
+//! answer with records of their own so that Infosoft's `CustomerRelation`
+//! type stays exactly as clients generated from its WSDL know it.
 
 use super::faults::*;
 use super::{Access, Declared, Operation, Role, Service};
-use crate::relations::{self, CustomerRelation, NewCustomerRelation};
+use crate::relations::{
+    self, CHANGES_DEFAULT_LIMIT, ChangePage, CustomerRelation, NewCustomerRelation,
+    ReferenceQuery, RelationChange, RelationHistory, RelationUpdate, Stamp,
+};
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 use crate::vocabulary::RelationType;
 
@@ -73,7 +79,128 @@ pub(super) const OPERATIONS: &[Operation] = &[
             encode: |out, types| write_relation_types(out, types),
         },
     },
+    Operation {
+        service: Service::Relations,
+        name: "FindCustomerRelationsByReference",
+        access: Access::Read,
+        role: Role::Reader,
+        faults: &[RELATION_TYPE_NOT_FOUND, ENTITY_VALIDATION],
+        example: "<Reference>sso-4711</Reference><RelationTypeCode>SSO</RelationTypeCode>",
+        handler: &Declared {
+            decode: |element| {
+                let fields =
+                    Fields::read(element, &["Reference", "RelationTypeCode", "TitleCode"])?;
+                Ok(ReferenceQuery {
+                    // Kept as given: whether it is blank is a field rule.
+                    reference: fields.text("Reference"),
+                    relation_type_code: trimmed_code(fields.optional("RelationTypeCode")),
+                    title_code: trimmed_code(fields.optional("TitleCode")),
+                })
+            },
+            execute: |store, query, caller| relations::find_relations(store, query, caller),
+            encode: |out, found| write_records(out, found),
+        },
+    },
+    Operation {
+        service: Service::Relations,
+        name: "GetCustomerRelation",
+        access: Access::Read,
+        role: Role::Reader,
+        faults: &[CUSTOMER_RELATION_NOT_FOUND],
+        example: "<Id>1</Id>",
+        handler: &Declared {
+            decode: |element| Fields::read(element, &["Id"])?.integer("Id", "xs:long"),
+            execute: |store, id, caller| relations::relation(store, id, caller),
+            encode: |out, relation| write_record(out, relation),
+        },
+    },
+    Operation {
+        service: Service::Relations,
+        name: "UpdateCustomerRelation",
+        access: Access::Write,
+        role: Role::Integration,
+        faults: &[
+            CUSTOMER_RELATION_NOT_FOUND,
+            ENTITY_VALIDATION,
+            INVALID_REFERENCE,
+            CUSTOMER_RELATION_ALREADY_EXISTS,
+            CONCURRENCY,
+        ],
+        example: "<Id>1</Id><Version>1</Version><Reference>1001</Reference>\
+                  <TitleCode>DAILY</TitleCode><Source>example</Source>",
+        handler: &Declared {
+            decode: decode_update,
+            execute: |store, update, caller| relations::update_relation(store, update, caller),
+            encode: |out, relation| write_record(out, relation),
+        },
+    },
+    Operation {
+        service: Service::Relations,
+        name: "GetCustomerRelationHistory",
+        access: Access::Read,
+        role: Role::Reader,
+        faults: &[CUSTOMER_NOT_FOUND],
+        example: "<CustomerNumber>1000</CustomerNumber>",
+        handler: &Declared {
+            decode: |element| {
+                Fields::read(element, &["CustomerNumber"])?.integer("CustomerNumber", "xs:int")
+            },
+            execute: |store, number, caller| relations::relation_history(store, number, caller),
+            encode: |out, histories| write_histories(out, histories),
+        },
+    },
+    Operation {
+        service: Service::Relations,
+        name: "GetCustomerRelationChanges",
+        access: Access::Read,
+        role: Role::Reader,
+        faults: &[ENTITY_VALIDATION],
+        example: "<AfterSequence>0</AfterSequence><Limit>10</Limit>",
+        handler: &Declared {
+            decode: |element| {
+                let fields = Fields::read(element, &["AfterSequence", "Limit"])?;
+                Ok((
+                    fields.integer::<i64>("AfterSequence", "xs:long")?,
+                    fields
+                        .optional_integer::<i32>("Limit", "xs:int")?
+                        .map_or(i64::from(CHANGES_DEFAULT_LIMIT), i64::from),
+                ))
+            },
+            execute: |store, (after, limit), caller| {
+                relations::relation_changes(store, after, limit, caller)
+            },
+            encode: |out, page| write_change_page(out, page),
+        },
+    },
 ];
+
+/// A code as the rules compare it; blank counts as absent.
+fn trimmed_code(code: Option<String>) -> Option<String> {
+    code.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty())
+}
+
+fn decode_update(element: &XmlElement) -> Result<RelationUpdate, DecodeError> {
+    let fields = Fields::read(
+        element,
+        &[
+            "Id",
+            "Version",
+            "Reference",
+            "TitleCode",
+            "AdditionalValue",
+            "Source",
+        ],
+    )?;
+    Ok(RelationUpdate {
+        id: fields.integer("Id", "xs:long")?,
+        version: fields.integer("Version", "xs:int")?,
+        // Kept as given: whether it is blank is a field rule (EntityValidationFault).
+        reference: fields.get("Reference").map(str::to_owned),
+        title_code: trimmed_code(fields.optional("TitleCode")),
+        additional_value: fields.optional("AdditionalValue"),
+        source: fields.optional("Source"),
+    })
+}
 
 fn decode_new_relation(element: &XmlElement) -> Result<NewCustomerRelation, DecodeError> {
     let relation = only_child(element, "CustomerRelation")?;
@@ -103,13 +230,11 @@ fn decode_new_relation(element: &XmlElement) -> Result<NewCustomerRelation, Deco
 }
 
 /// `xs:dateTime` in UTC with `Z` and millisecond precision.
-fn date_time(relation: &CustomerRelation) -> String {
-    relation
-        .created_at
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+fn date_time(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
+/// Infosoft's `CustomerRelation`, exactly.
 fn write_relation(out: &mut XmlOut, relation: &CustomerRelation) {
     out.open("CustomerRelation", &[]);
     out.text_element("Id", &relation.id.to_string());
@@ -121,10 +246,96 @@ fn write_relation(out: &mut XmlOut, relation: &CustomerRelation) {
     out.optional_element("AdditionalValue", relation.additional_value.as_deref());
     out.optional_element("Source", relation.source.as_deref());
     out.open("Audit", &[]);
-    out.text_element("CreatedAt", &date_time(relation));
+    out.text_element("CreatedAt", &date_time(&relation.created_at));
     out.text_element("CreatedBy", &relation.created_by);
     out.close("Audit");
     out.close("CustomerRelation");
+}
+
+/// A `CustomerRelationRecord`, in a `CustomerRelation` element: Infosoft's
+/// fields, then the version and the whole audit.
+fn write_record(out: &mut XmlOut, relation: &CustomerRelation) {
+    out.open("CustomerRelation", &[]);
+    out.text_element("Id", &relation.id.to_string());
+    out.text_element("CustomerNumber", &relation.customer_number.to_string());
+    out.text_element("RelationTypeCode", &relation.relation_type_code);
+    out.text_element("ReferenceType", relation.reference_type.as_str());
+    out.text_element("Reference", &relation.reference);
+    out.optional_element("TitleCode", relation.title_code.as_deref());
+    out.optional_element("AdditionalValue", relation.additional_value.as_deref());
+    out.optional_element("Source", relation.source.as_deref());
+    out.text_element("Version", &relation.version.to_string());
+    out.open("Audit", &[]);
+    out.text_element("CreatedAt", &date_time(&relation.created_at));
+    out.text_element("CreatedBy", &relation.created_by);
+    write_stamp(out, "Modified", relation.modified.as_ref());
+    write_stamp(out, "Deleted", relation.deleted.as_ref());
+    out.close("Audit");
+    out.close("CustomerRelation");
+}
+
+/// `{what}At` and `{what}By`, when there is a stamp.
+fn write_stamp(out: &mut XmlOut, what: &str, stamp: Option<&Stamp>) {
+    if let Some(stamp) = stamp {
+        out.text_element(&format!("{what}At"), &date_time(&stamp.at));
+        out.text_element(&format!("{what}By"), &stamp.by);
+    }
+}
+
+fn write_records(out: &mut XmlOut, relations: &[CustomerRelation]) {
+    out.open("CustomerRelations", &[]);
+    for relation in relations {
+        write_record(out, relation);
+    }
+    out.close("CustomerRelations");
+}
+
+/// Whether a change is written with its place in the feed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sequenced {
+    /// In the feed, where every change has its sequence.
+    Yes,
+    /// In a history, where the order is that of the relation's changes
+    /// (PostgreSQL numbers a change only once the feed is read).
+    No,
+}
+
+/// A `CustomerRelationChange`: in the feed its sequence, then its kind,
+/// when and by whom, and the relation after it.
+fn write_change(out: &mut XmlOut, change: &RelationChange, sequenced: Sequenced) {
+    out.open("Change", &[]);
+    if let (Sequenced::Yes, Some(sequence)) = (sequenced, change.sequence) {
+        out.text_element("Sequence", &sequence.to_string());
+    }
+    out.text_element("Kind", change.kind.as_str());
+    out.text_element("At", &date_time(&change.at));
+    out.text_element("By", &change.by);
+    write_record(out, &change.relation);
+    out.close("Change");
+}
+
+fn write_histories(out: &mut XmlOut, histories: &[RelationHistory]) {
+    out.open("RelationHistories", &[]);
+    for history in histories {
+        out.open("RelationHistory", &[]);
+        write_record(out, &history.relation);
+        out.open("Changes", &[]);
+        for change in &history.changes {
+            write_change(out, change, Sequenced::No);
+        }
+        out.close("Changes");
+        out.close("RelationHistory");
+    }
+    out.close("RelationHistories");
+}
+
+fn write_change_page(out: &mut XmlOut, page: &ChangePage) {
+    out.open("Changes", &[]);
+    for change in &page.changes {
+        write_change(out, change, Sequenced::Yes);
+    }
+    out.close("Changes");
+    out.text_element("LastSequence", &page.last_sequence.to_string());
 }
 
 fn write_relations(out: &mut XmlOut, relations: &[CustomerRelation]) {

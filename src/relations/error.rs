@@ -31,6 +31,11 @@ pub enum RelationError {
     RelationNotFound { id: i64 },
 
     #[error(
+        "Customer relation {id} has changed since it was read: it is at version {current_version}. Read it again, then update."
+    )]
+    Concurrency { id: i64, current_version: i32 },
+
+    #[error(
         "Client '{client}' may not use relations of type '{relation_type_code}': the type is outside its scope."
     )]
     OutOfScope {

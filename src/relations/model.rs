@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use crate::vocabulary::{CanonicalReference, ReferenceType};
+use crate::vocabulary::{CanonicalReference, ReferenceType, text_enum};
 
 /// A create request as the client sent it: nothing checked yet beyond the
 /// XML schema's types.
@@ -24,10 +24,31 @@ pub struct ValidRelation {
     pub title_code: Option<String>,
     pub additional_value: Option<String>,
     pub source: Option<String>,
-    pub created_by: String,
+    /// Who creates or updates it: the caller's client name.
+    pub changed_by: String,
 }
 
-/// A stored relation.
+/// An update request as the client sent it (UpdateCustomerRelation):
+/// replace semantics, so an optional field left out is cleared.
+#[derive(Debug, Clone, Default)]
+pub struct RelationUpdate {
+    pub id: i64,
+    /// The version the caller last read.
+    pub version: i32,
+    pub reference: Option<String>,
+    pub title_code: Option<String>,
+    pub additional_value: Option<String>,
+    pub source: Option<String>,
+}
+
+/// Who did something, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
+/// A stored relation, live or deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerRelation {
     pub id: i64,
@@ -40,4 +61,93 @@ pub struct CustomerRelation {
     pub source: Option<String>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
+    /// 1 at create, one more on each update.
+    pub version: i32,
+    /// The last update, if there was one.
+    pub modified: Option<Stamp>,
+    /// The delete, if it is deleted.
+    pub deleted: Option<Stamp>,
+}
+
+text_enum!(
+    /// What a change did to a relation.
+    ChangeKind { Created, Updated, Deleted }
+);
+
+/// One change of a relation: its kind, when and by whom, and the relation
+/// as it was after the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationChange {
+    /// Its position in the change feed; `None` while the feed has not
+    /// numbered it yet (PostgreSQL numbers changes once they have committed).
+    pub sequence: Option<i64>,
+    pub kind: ChangeKind,
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub relation: CustomerRelation,
+}
+
+/// A relation a customer has had, with every change of it in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationHistory {
+    pub relation: CustomerRelation,
+    pub changes: Vec<RelationChange>,
+}
+
+/// A page of the change feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePage {
+    pub changes: Vec<RelationChange>,
+    /// Where the next page starts: the last change's sequence, or the
+    /// request's `AfterSequence` when the page is empty.
+    pub last_sequence: i64,
+}
+
+/// What FindCustomerRelationsByReference looks for.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceQuery {
+    pub reference: String,
+    pub relation_type_code: Option<String>,
+    pub title_code: Option<String>,
+}
+
+/// A reference as each reference type would store it: what
+/// FindCustomerRelationsByReference compares with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceForms {
+    pub external: String,
+    pub customer_number: Option<String>,
+    pub email: Option<String>,
+}
+
+impl ReferenceForms {
+    pub fn of(raw: &str) -> Self {
+        Self {
+            external: raw.to_owned(),
+            customer_number: CanonicalReference::customer_number(raw).map(|c| c.as_stored()),
+            email: CanonicalReference::email(raw).map(|c| c.as_stored()),
+        }
+    }
+
+    /// The stored form under this reference type, if the reference has one.
+    pub fn under(&self, reference_type: ReferenceType) -> Option<&str> {
+        match reference_type {
+            ReferenceType::External => Some(&self.external),
+            ReferenceType::Customer | ReferenceType::Subscription => {
+                self.customer_number.as_deref()
+            }
+            ReferenceType::User => self.email.as_deref(),
+        }
+    }
+
+    /// Every distinct stored form, for an index lookup.
+    pub fn all(&self) -> Vec<&str> {
+        let mut forms = vec![self.external.as_str()];
+        for form in [&self.customer_number, &self.email].into_iter().flatten() {
+            if !forms.contains(&form.as_str()) {
+                forms.push(form);
+            }
+        }
+        forms
+    }
 }

@@ -2,7 +2,7 @@
 //! implementation is the diesel store; a deployment can put its own customer
 //! system behind [`CustomerDirectory`].
 
-use super::{CustomerRelation, ValidRelation};
+use super::{CustomerRelation, RelationChange, ValidRelation};
 use crate::vocabulary::{InternalError, RelationTypes, Validity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,17 +39,68 @@ pub enum Inserted {
     },
 }
 
-/// Where relations are kept. Uniqueness and the bound on a customer's
-/// relations are the repository's job, so that they hold under concurrency
-/// (README, "The API", step 5).
+/// The outcome of an update under the uniqueness and version rules.
+#[derive(Debug)]
+pub enum Updated {
+    Done(CustomerRelation),
+    /// Another live relation has the new values.
+    Duplicate { existing_id: i64 },
+    /// The relation is no longer at the version the caller read.
+    Stale { current_version: i32 },
+    /// The relation is deleted, or was never there.
+    Gone,
+}
+
+/// Whether a read of one relation locks it until the write commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    None,
+    /// Concurrent writers of the relation wait (PostgreSQL; SQLite's
+    /// writer is alone).
+    ForUpdate,
+}
+
+/// Where relations are kept, with every change of them. Uniqueness, the
+/// bound on a customer's relations and the versions are the repository's
+/// job, so that they hold under concurrency (README, "The API"). Each write
+/// records its change in the same transaction.
 pub trait RelationRepository {
     fn insert_relation(&mut self, relation: &ValidRelation) -> Result<Inserted, InternalError>;
+    /// The customer's live relations, ordered by Id.
     fn relations_of_customer(
         &mut self,
         customer_number: i32,
     ) -> Result<Vec<CustomerRelation>, InternalError>;
-    /// The relation type of the relation with that Id, if there is one.
-    fn relation_type_of(&mut self, id: i64) -> Result<Option<String>, InternalError>;
-    /// Whether a relation with that Id existed and is now gone.
-    fn delete_relation(&mut self, id: i64) -> Result<bool, InternalError>;
+    /// The relation with that Id, live or deleted.
+    fn relation(&mut self, id: i64, lock: Lock) -> Result<Option<CustomerRelation>, InternalError>;
+    /// Replaces the values of a live relation that is at `version`.
+    fn update_relation(
+        &mut self,
+        id: i64,
+        version: i32,
+        relation: &ValidRelation,
+    ) -> Result<Updated, InternalError>;
+    /// Marks a live relation deleted; whether there was one.
+    fn delete_relation(&mut self, id: i64, by: &str) -> Result<bool, InternalError>;
+    /// Live relations whose reference is one of `forms`, ordered by Id.
+    fn relations_by_reference(
+        &mut self,
+        forms: &[&str],
+        relation_type_code: Option<&str>,
+        title_code: Option<&str>,
+    ) -> Result<Vec<CustomerRelation>, InternalError>;
+    /// Every change of the customer's relations, by relation Id and then in
+    /// the order they happened.
+    fn changes_of_customer(
+        &mut self,
+        customer_number: i32,
+    ) -> Result<Vec<RelationChange>, InternalError>;
+    /// At most `limit` changes of the feed after `after_sequence`, in
+    /// sequence order, of the relation types in `scope` when one is given.
+    fn changes_after(
+        &mut self,
+        after_sequence: i64,
+        limit: u32,
+        scope: Option<&[String]>,
+    ) -> Result<Vec<RelationChange>, InternalError>;
 }

@@ -3,12 +3,14 @@
 //! breaks (step 3 reports all of its field rules at once).
 
 use super::{
-    ADDITIONAL_VALUE_MAX_CHARS, CustomerDirectory, CustomerRelation, Inserted, NewCustomerRelation,
-    REFERENCE_MAX_CHARS, RelationError, RelationRepository, SOURCE_MAX_CHARS, ValidRelation,
+    ADDITIONAL_VALUE_MAX_CHARS, CHANGES_MAX_LIMIT, ChangePage, CustomerDirectory, CustomerRelation,
+    Inserted, Lock, NewCustomerRelation, REFERENCE_MAX_CHARS, ReferenceForms, ReferenceQuery,
+    RelationError, RelationHistory, RelationRepository, RelationUpdate, SOURCE_MAX_CHARS, Updated,
+    ValidRelation,
 };
 use crate::vocabulary::{
-    Caller, CanonicalReference, FieldError, FieldErrors, ReferenceType, RelationType, TitleMode,
-    Validity, sorted_by_code,
+    Caller, CanonicalReference, FieldError, FieldErrors, InternalError, ReferenceType,
+    RelationType, TitleMode, Validity, sorted_by_code,
 };
 
 pub fn create_relation<S>(
@@ -69,7 +71,7 @@ where
         title_code: request.title_code,
         additional_value: request.additional_value,
         source: request.source,
-        created_by: caller.name().to_owned(),
+        changed_by: caller.name().to_owned(),
     };
     let customer_number = relation.customer_number;
     match store.insert_relation(&relation)? {
@@ -219,23 +221,238 @@ where
     Ok(relations)
 }
 
-/// Deletes a relation of a type within the caller's scope.
+/// Deletes a live relation of a type within the caller's scope: it stays,
+/// marked deleted, in the history.
 pub fn delete_relation<S: RelationRepository + ?Sized>(
     store: &mut S,
     id: i64,
     caller: &Caller,
 ) -> Result<(), RelationError> {
-    if caller.scope().is_some() {
-        match store.relation_type_of(id)? {
-            Some(code) => in_scope(caller, "DeleteCustomerRelation", &code)?,
-            None => return Err(RelationError::RelationNotFound { id }),
-        }
-    }
-    if store.delete_relation(id)? {
+    live_relation(store, id, caller, "DeleteCustomerRelation", Lock::ForUpdate)?;
+    if store.delete_relation(id, caller.name())? {
         Ok(())
     } else {
         Err(RelationError::RelationNotFound { id })
     }
+}
+
+/// The live relation with that Id, of a type within the caller's scope.
+fn live_relation<S: RelationRepository + ?Sized>(
+    store: &mut S,
+    id: i64,
+    caller: &Caller,
+    operation: &'static str,
+    lock: Lock,
+) -> Result<CustomerRelation, RelationError> {
+    match store.relation(id, lock)? {
+        Some(relation) if relation.deleted.is_none() => {
+            in_scope(caller, operation, &relation.relation_type_code)?;
+            Ok(relation)
+        }
+        _ => Err(RelationError::RelationNotFound { id }),
+    }
+}
+
+/// The relation with that Id, live or deleted (GetCustomerRelation).
+pub fn relation<S: RelationRepository + ?Sized>(
+    store: &mut S,
+    id: i64,
+    caller: &Caller,
+) -> Result<CustomerRelation, RelationError> {
+    let relation = store
+        .relation(id, Lock::None)?
+        .ok_or(RelationError::RelationNotFound { id })?;
+    in_scope(caller, "GetCustomerRelation", &relation.relation_type_code)?;
+    Ok(relation)
+}
+
+/// UpdateCustomerRelation: the relation exists and is live, its type is in
+/// the caller's scope, the caller read its current version; then the create
+/// rules 3 to 5 on the new values (README, "Updating a relation").
+pub fn update_relation<S>(
+    store: &mut S,
+    update: RelationUpdate,
+    caller: &Caller,
+) -> Result<CustomerRelation, RelationError>
+where
+    S: CustomerDirectory + RelationRepository + ?Sized,
+{
+    let id = update.id;
+    let current = live_relation(store, id, caller, "UpdateCustomerRelation", Lock::ForUpdate)?;
+    if current.version != update.version {
+        return Err(RelationError::Concurrency {
+            id,
+            current_version: current.version,
+        });
+    }
+    let relation_type = store
+        .relation_type(&current.relation_type_code)?
+        .ok_or_else(|| {
+            InternalError::new(format!(
+                "relation {id} has type '{}', which is not there",
+                current.relation_type_code
+            ))
+        })?;
+    let request = NewCustomerRelation {
+        customer_number: current.customer_number,
+        relation_type_code: current.relation_type_code,
+        reference: update.reference,
+        title_code: update.title_code,
+        additional_value: update.additional_value,
+        source: update.source,
+    };
+
+    // 3. and 4., as for a create.
+    check_fields(store, &relation_type, &request)?;
+    let reference = request
+        .reference
+        .as_deref()
+        .expect("step 3 refuses a missing reference");
+    let canonical = check_reference(
+        store,
+        &relation_type,
+        reference,
+        request.title_code.as_deref(),
+    )?;
+
+    // 5. Uniqueness, and the version once more, decided by the repository.
+    let relation = ValidRelation {
+        customer_number: request.customer_number,
+        relation_type_code: relation_type.code,
+        reference_type: relation_type.reference_type,
+        reference: canonical,
+        title_code: request.title_code,
+        additional_value: request.additional_value,
+        source: request.source,
+        changed_by: caller.name().to_owned(),
+    };
+    match store.update_relation(id, update.version, &relation)? {
+        Updated::Done(updated) => Ok(updated),
+        Updated::Duplicate { existing_id } => Err(RelationError::AlreadyExists { existing_id }),
+        Updated::Stale { current_version } => Err(RelationError::Concurrency {
+            id,
+            current_version,
+        }),
+        Updated::Gone => Err(RelationError::RelationNotFound { id }),
+    }
+}
+
+/// FindCustomerRelationsByReference: live relations whose reference is the
+/// given one in its canonical form, as create stores it; with a type, by
+/// that type's rule, without one by each type's own rule.
+pub fn find_relations<S>(
+    store: &mut S,
+    query: ReferenceQuery,
+    caller: &Caller,
+) -> Result<Vec<CustomerRelation>, RelationError>
+where
+    S: CustomerDirectory + RelationRepository + ?Sized,
+{
+    let mut errors = FieldErrors::default();
+    if query.reference.trim().is_empty() {
+        errors.add("Reference", "Reference must not be blank.");
+    } else {
+        errors.limit("Reference", &query.reference, REFERENCE_MAX_CHARS);
+    }
+    errors.finish(|| ())?;
+
+    let forms = ReferenceForms::of(&query.reference);
+    let lookup: Vec<&str> = match query.relation_type_code.as_deref() {
+        Some(code) => {
+            in_scope(caller, "FindCustomerRelationsByReference", code)?;
+            let relation_type =
+                store
+                    .relation_type(code)?
+                    .ok_or_else(|| RelationError::RelationTypeNotFound {
+                        code: code.to_owned(),
+                    })?;
+            match forms.under(relation_type.reference_type) {
+                Some(form) => vec![form],
+                // Not a reference this type could hold: nothing has it.
+                None => return Ok(Vec::new()),
+            }
+        }
+        None => forms.all(),
+    };
+    let mut found = store.relations_by_reference(
+        &lookup,
+        query.relation_type_code.as_deref(),
+        query.title_code.as_deref(),
+    )?;
+    found.retain(|relation| {
+        forms.under(relation.reference_type) == Some(relation.reference.as_str())
+            && caller.may_use(&relation.relation_type_code)
+    });
+    Ok(found)
+}
+
+/// GetCustomerRelationHistory: every relation the customer has had, live
+/// and deleted, by Id, each with its changes in order; of the caller's
+/// relation types only.
+pub fn relation_history<S>(
+    store: &mut S,
+    customer_number: i32,
+    caller: &Caller,
+) -> Result<Vec<RelationHistory>, RelationError>
+where
+    S: CustomerDirectory + RelationRepository + ?Sized,
+{
+    if store.customer(customer_number)?.is_none() {
+        return Err(RelationError::CustomerNotFound {
+            customer_number,
+            exists_but_invalid: false,
+        });
+    }
+    let mut histories: Vec<RelationHistory> = Vec::new();
+    for change in store.changes_of_customer(customer_number)? {
+        if !caller.may_use(&change.relation.relation_type_code) {
+            continue;
+        }
+        match histories.last_mut() {
+            Some(history) if history.relation.id == change.relation.id => {
+                history.relation = change.relation.clone();
+                history.changes.push(change);
+            }
+            _ => histories.push(RelationHistory {
+                relation: change.relation.clone(),
+                changes: vec![change],
+            }),
+        }
+    }
+    Ok(histories)
+}
+
+/// GetCustomerRelationChanges: a page of the change feed, of the caller's
+/// relation types only.
+pub fn relation_changes<S: RelationRepository + ?Sized>(
+    store: &mut S,
+    after_sequence: i64,
+    limit: i64,
+    caller: &Caller,
+) -> Result<ChangePage, RelationError> {
+    let mut errors = FieldErrors::default();
+    if after_sequence < 0 {
+        errors.add("AfterSequence", "AfterSequence must be 0 or more.");
+    }
+    let limit = u32::try_from(limit)
+        .ok()
+        .filter(|limit| (1..=CHANGES_MAX_LIMIT).contains(limit));
+    if limit.is_none() {
+        errors.add(
+            "Limit",
+            format!("Limit must be between 1 and {CHANGES_MAX_LIMIT}."),
+        );
+    }
+    let limit = errors.finish(|| limit.expect("checked above"))?;
+    let changes = store.changes_after(after_sequence, limit, caller.scope())?;
+    let last_sequence = changes
+        .last()
+        .and_then(|change| change.sequence)
+        .unwrap_or(after_sequence);
+    Ok(ChangePage {
+        changes,
+        last_sequence,
+    })
 }
 
 /// All relation types, ordered by code (see [`sorted_by_code`]).

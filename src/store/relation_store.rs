@@ -6,13 +6,20 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::rows::{NewRelationRow, RelationRow, RelationTypeRow, all_converted, converted};
+use diesel::pg::PgConnection;
+use diesel::sql_types::BigInt;
+
+use super::rows::{
+    ChangeHead, NewChangeRow, NewRelationRow, RelationRow, RelationTypeRow, all_converted,
+    converted,
+};
+use super::schema::customer_relation_changes as changes;
 use super::schema::{customer_relations, customers, relation_types, subscriptions, titles, users};
 use super::{Conn, DbConnection, corrupt, db_run, internal};
 use crate::register::RegisterRepository;
 use crate::relations::{
-    CustomerDirectory, CustomerRecord, CustomerRelation, Inserted, RelationRepository,
-    ValidRelation,
+    ChangeKind, CustomerDirectory, CustomerRecord, CustomerRelation, Inserted, Lock,
+    RelationChange, RelationRepository, Updated, ValidRelation,
 };
 use crate::vocabulary::{InternalError, RelationType, RelationTypes, Validity};
 
@@ -137,16 +144,111 @@ impl CustomerDirectory for DbConnection {
     }
 }
 
-/// How many times an insert that lost a uniqueness race looks for the
+/// How many times a write that lost a uniqueness race looks for the
 /// winner before giving up (the winner may be deleted in between).
 const INSERT_ATTEMPTS: usize = 3;
+
+/// A relation's columns with its type's reference type, in [`RelationRow`]
+/// order.
+const RELATION_COLUMNS: (
+    customer_relations::id,
+    customer_relations::customer_number,
+    customer_relations::relation_type_code,
+    customer_relations::reference,
+    customer_relations::title_code,
+    customer_relations::additional_value,
+    customer_relations::source,
+    customer_relations::created_at,
+    customer_relations::created_by,
+    customer_relations::version,
+    customer_relations::modified_at,
+    customer_relations::modified_by,
+    customer_relations::deleted_at,
+    customer_relations::deleted_by,
+    relation_types::reference_type,
+) = (
+    customer_relations::id,
+    customer_relations::customer_number,
+    customer_relations::relation_type_code,
+    customer_relations::reference,
+    customer_relations::title_code,
+    customer_relations::additional_value,
+    customer_relations::source,
+    customer_relations::created_at,
+    customer_relations::created_by,
+    customer_relations::version,
+    customer_relations::modified_at,
+    customer_relations::modified_by,
+    customer_relations::deleted_at,
+    customer_relations::deleted_by,
+    relation_types::reference_type,
+);
+
+/// A change's own columns, then its copy of the relation, in
+/// [`ChangeHead`] and [`RelationRow`] order.
+type ChangeColumns = (
+    (
+        changes::sequence,
+        changes::kind,
+        changes::changed_at,
+        changes::changed_by,
+    ),
+    (
+        changes::relation_id,
+        changes::customer_number,
+        changes::relation_type_code,
+        changes::reference,
+        changes::title_code,
+        changes::additional_value,
+        changes::source,
+        changes::created_at,
+        changes::created_by,
+        changes::version,
+        changes::modified_at,
+        changes::modified_by,
+        changes::deleted_at,
+        changes::deleted_by,
+        relation_types::reference_type,
+    ),
+);
+
+const CHANGE_COLUMNS: ChangeColumns = (
+    (
+        changes::sequence,
+        changes::kind,
+        changes::changed_at,
+        changes::changed_by,
+    ),
+    (
+        changes::relation_id,
+        changes::customer_number,
+        changes::relation_type_code,
+        changes::reference,
+        changes::title_code,
+        changes::additional_value,
+        changes::source,
+        changes::created_at,
+        changes::created_by,
+        changes::version,
+        changes::modified_at,
+        changes::modified_by,
+        changes::deleted_at,
+        changes::deleted_by,
+        relation_types::reference_type,
+    ),
+);
+
+/// The current time as it is stored: xs:dateTime goes out with at most
+/// millisecond precision, so that is what is kept.
+fn now() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_millis(Utc::now().timestamp_millis())
+        .expect("the current time is representable")
+}
 
 impl RelationRepository for DbConnection {
     fn insert_relation(&mut self, relation: &ValidRelation) -> Result<Inserted, InternalError> {
         let reference = relation.reference.as_stored();
-        // xs:dateTime goes out with at most millisecond precision; store what we send.
-        let created_at = DateTime::<Utc>::from_timestamp_millis(Utc::now().timestamp_millis())
-            .expect("the current time is representable");
+        let created_at = now();
         let row = NewRelationRow {
             customer_number: relation.customer_number,
             relation_type_code: &relation.relation_type_code,
@@ -155,7 +257,7 @@ impl RelationRepository for DbConnection {
             additional_value: relation.additional_value.as_deref(),
             source: relation.source.as_deref(),
             created_at: created_at.naive_utc(),
-            created_by: &relation.created_by,
+            created_by: &relation.changed_by,
         };
         // The bound on the customer's relations (README, "The API"). A
         // retried create that finds its relation there is still told it
@@ -179,7 +281,11 @@ impl RelationRepository for DbConnection {
                     .get_result::<i64>(c)
             }));
             match inserted {
-                Ok(id) => return Ok(Inserted::New(stored(relation, id, reference, created_at))),
+                Ok(id) => {
+                    let created = stored(relation, id, reference, created_at);
+                    self.record_change(ChangeKind::Created, &created)?;
+                    return Ok(Inserted::New(created));
+                }
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                     if let Some(existing_id) = self.identical_relation(relation, &reference)? {
                         return Ok(Inserted::Duplicate { existing_id });
@@ -200,41 +306,190 @@ impl RelationRepository for DbConnection {
         let rows = db_run!(self.conn(), |c| customer_relations::table
             .inner_join(relation_types::table)
             .filter(customer_relations::customer_number.eq(customer_number))
+            .filter(customer_relations::deleted_at.is_null())
             .order(customer_relations::id)
-            .select((
-                customer_relations::id,
-                customer_relations::customer_number,
-                customer_relations::relation_type_code,
-                customer_relations::reference,
-                customer_relations::title_code,
-                customer_relations::additional_value,
-                customer_relations::source,
-                customer_relations::created_at,
-                customer_relations::created_by,
-                relation_types::reference_type,
-            ))
+            .select(RELATION_COLUMNS)
             .load::<RelationRow>(c));
         rows.map_err(internal).and_then(all_converted)
     }
 
-    fn relation_type_of(&mut self, id: i64) -> Result<Option<String>, InternalError> {
-        db_run!(self.conn(), |c| customer_relations::table
-            .find(id)
-            .select(customer_relations::relation_type_code)
-            .first::<String>(c)
-            .optional())
-        .map_err(internal)
+    fn relation(&mut self, id: i64, lock: Lock) -> Result<Option<CustomerRelation>, InternalError> {
+        // The relation's row alone is locked, not its type's.
+        if let (Lock::ForUpdate, Conn::Postgres(c)) = (lock, self.conn()) {
+            customer_relations::table
+                .find(id)
+                .select(customer_relations::id)
+                .for_update()
+                .first::<i64>(c)
+                .optional()
+                .map_err(internal)?;
+        }
+        let row = db_run!(self.conn(), |c| customer_relations::table
+            .inner_join(relation_types::table)
+            .filter(customer_relations::id.eq(id))
+            .select(RELATION_COLUMNS)
+            .first::<RelationRow>(c)
+            .optional());
+        row.map_err(internal).and_then(converted)
     }
 
-    fn delete_relation(&mut self, id: i64) -> Result<bool, InternalError> {
-        db_run!(self.conn(), |c| diesel::delete(
-            customer_relations::table.find(id)
+    fn update_relation(
+        &mut self,
+        id: i64,
+        version: i32,
+        relation: &ValidRelation,
+    ) -> Result<Updated, InternalError> {
+        let reference = relation.reference.as_stored();
+        let modified_at = now().naive_utc();
+        let values = (
+            customer_relations::reference.eq(&reference),
+            customer_relations::title_code.eq(relation.title_code.as_deref()),
+            customer_relations::additional_value.eq(relation.additional_value.as_deref()),
+            customer_relations::source.eq(relation.source.as_deref()),
+            customer_relations::version.eq(version + 1),
+            customer_relations::modified_at.eq(Some(modified_at)),
+            customer_relations::modified_by.eq(Some(&relation.changed_by)),
+        );
+        let at_version = customer_relations::id
+            .eq(id)
+            .and(customer_relations::version.eq(version))
+            .and(customer_relations::deleted_at.is_null());
+        for _ in 0..INSERT_ATTEMPTS {
+            let updated = db_run!(self.conn(), |c| c.transaction(|c| {
+                diesel::update(customer_relations::table.filter(at_version))
+                    .set(values)
+                    .execute(c)
+            }));
+            match updated {
+                Ok(0) => {
+                    return Ok(match self.relation(id, Lock::None)? {
+                        Some(current) if current.deleted.is_none() => Updated::Stale {
+                            current_version: current.version,
+                        },
+                        _ => Updated::Gone,
+                    });
+                }
+                Ok(_) => {
+                    let updated = self
+                        .relation(id, Lock::None)?
+                        .ok_or_else(|| InternalError::new("an updated relation is not there"))?;
+                    self.record_change(ChangeKind::Updated, &updated)?;
+                    return Ok(Updated::Done(updated));
+                }
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                    if let Some(existing_id) = self.identical_relation(relation, &reference)? {
+                        return Ok(Updated::Duplicate { existing_id });
+                    }
+                }
+                Err(other) => return Err(internal(other)),
+            }
+        }
+        Err(InternalError::new(
+            "the uniqueness check kept changing under concurrent deletes",
+        ))
+    }
+
+    fn delete_relation(&mut self, id: i64, by: &str) -> Result<bool, InternalError> {
+        let live = customer_relations::id
+            .eq(id)
+            .and(customer_relations::deleted_at.is_null());
+        let stamp = (
+            customer_relations::deleted_at.eq(Some(now().naive_utc())),
+            customer_relations::deleted_by.eq(Some(by)),
+        );
+        let deleted = db_run!(self.conn(), |c| diesel::update(
+            customer_relations::table.filter(live)
         )
+        .set(stamp)
         .execute(c))
-        .map(|rows| rows > 0)
-        .map_err(internal)
+        .map_err(internal)?;
+        if deleted == 0 {
+            return Ok(false);
+        }
+        let relation = self
+            .relation(id, Lock::None)?
+            .ok_or_else(|| InternalError::new("a deleted relation is not there"))?;
+        self.record_change(ChangeKind::Deleted, &relation)?;
+        Ok(true)
+    }
+
+    fn relations_by_reference(
+        &mut self,
+        forms: &[&str],
+        relation_type_code: Option<&str>,
+        title_code: Option<&str>,
+    ) -> Result<Vec<CustomerRelation>, InternalError> {
+        let rows = db_run!(self.conn(), |c| by_reference!(
+            forms,
+            relation_type_code,
+            title_code
+        )
+        .load::<RelationRow>(c));
+        rows.map_err(internal).and_then(all_converted)
+    }
+
+    fn changes_of_customer(
+        &mut self,
+        customer_number: i32,
+    ) -> Result<Vec<RelationChange>, InternalError> {
+        let rows = db_run!(self.conn(), |c| changes::table
+            .inner_join(relation_types::table)
+            .filter(changes::customer_number.eq(customer_number))
+            .order((changes::relation_id, changes::id))
+            .select(CHANGE_COLUMNS)
+            .load::<(ChangeHead, RelationRow)>(c));
+        rows.map_err(internal).and_then(all_converted)
+    }
+
+    fn changes_after(
+        &mut self,
+        after_sequence: i64,
+        limit: u32,
+        scope: Option<&[String]>,
+    ) -> Result<Vec<RelationChange>, InternalError> {
+        if let Conn::Postgres(c) = self.conn() {
+            number_committed_changes(c).map_err(internal)?;
+        }
+        let rows = db_run!(self.conn(), |c| {
+            let page = changes::table
+                .inner_join(relation_types::table)
+                .filter(changes::sequence.gt(after_sequence))
+                .order(changes::sequence)
+                .limit(i64::from(limit))
+                .select(CHANGE_COLUMNS)
+                .into_boxed();
+            match scope {
+                Some(codes) => page.filter(changes::relation_type_code.eq_any(codes)),
+                None => page,
+            }
+            .load::<(ChangeHead, RelationRow)>(c)
+        });
+        rows.map_err(internal).and_then(all_converted)
     }
 }
+
+/// FindCustomerRelationsByReference's query, for whichever backend the
+/// surrounding [`db_run!`] arm is for; the index on the live relations'
+/// references serves it (a test reads the plan).
+macro_rules! by_reference {
+    ($forms:expr, $relation_type_code:expr, $title_code:expr) => {{
+        let mut query = customer_relations::table
+            .inner_join(relation_types::table)
+            .filter(customer_relations::deleted_at.is_null())
+            .filter(customer_relations::reference.eq_any($forms))
+            .order(customer_relations::id)
+            .select(RELATION_COLUMNS)
+            .into_boxed();
+        if let Some(code) = $relation_type_code {
+            query = query.filter(customer_relations::relation_type_code.eq(code));
+        }
+        if let Some(title) = $title_code {
+            query = query.filter(customer_relations::title_code.eq(title));
+        }
+        query
+    }};
+}
+use by_reference;
 
 impl DbConnection {
     /// How many relations the customer has, counted under a lock on the
@@ -252,13 +507,30 @@ impl DbConnection {
         }
         db_run!(self.conn(), |c| customer_relations::table
             .filter(customer_relations::customer_number.eq(customer_number))
+            .filter(customer_relations::deleted_at.is_null())
             .count()
             .get_result::<i64>(c))
         .map_err(internal)
     }
 
-    /// The Id of the relation the unique index counts as identical, if one
-    /// is there.
+    /// Writes the change that left the relation as it is, in the write's
+    /// transaction. SQLite numbers it as it is written (one writer commits
+    /// in order); PostgreSQL when the feed is read, once it has committed.
+    fn record_change(
+        &mut self,
+        kind: ChangeKind,
+        relation: &CustomerRelation,
+    ) -> Result<(), InternalError> {
+        let row = NewChangeRow::of(kind, relation);
+        db_run!(self.conn(), |c| diesel::insert_into(changes::table)
+            .values(&row)
+            .execute(c))
+        .map(drop)
+        .map_err(internal)
+    }
+
+    /// The Id of the live relation the unique index counts as identical, if
+    /// one is there.
     fn identical_relation(
         &mut self,
         relation: &ValidRelation,
@@ -267,7 +539,8 @@ impl DbConnection {
         let same_key = customer_relations::customer_number
             .eq(relation.customer_number)
             .and(customer_relations::relation_type_code.eq(&relation.relation_type_code))
-            .and(customer_relations::reference.eq(reference));
+            .and(customer_relations::reference.eq(reference))
+            .and(customer_relations::deleted_at.is_null());
         let title = relation.title_code.as_deref();
         db_run!(self.conn(), |c| {
             let query = customer_relations::table
@@ -302,6 +575,64 @@ fn stored(
         additional_value: relation.additional_value.clone(),
         source: relation.source.clone(),
         created_at,
-        created_by: relation.created_by.clone(),
+        created_by: relation.changed_by.clone(),
+        version: 1,
+        modified: None,
+        deleted: None,
     }
+}
+
+/// The most changes one numbering takes; the rest wait for the next read.
+const NUMBERING_BATCH: i64 = 10_000;
+
+#[derive(QueryableByName)]
+struct Numbered {
+    #[diesel(sql_type = BigInt)]
+    sequence: i64,
+}
+
+/// Numbers the changes that have committed and have no sequence yet, in
+/// the order of their Ids, after the last number handed out (PostgreSQL).
+///
+/// Why the feed never skips a change although writers on several
+/// instances commit in any order (README, "History and the change feed"):
+/// a change gets its number only once it has committed, and numberings
+/// take turns on the lock of customer_relation_feed's row, each starting
+/// after the last number the one before committed. So a number is handed
+/// out only when every lower one is visible already, and a reader that has
+/// seen sequence N will never find a change below N appear later. The
+/// changes of one relation keep their order: the write of a later one
+/// waits for the lock on the relation's row, so it commits after the
+/// earlier one and has a higher Id.
+fn number_committed_changes(c: &mut PgConnection) -> Result<(), DieselError> {
+    c.transaction(|c| {
+        let last: i64 = diesel::sql_query(
+            "SELECT last_sequence AS sequence FROM customer_relation_feed FOR UPDATE",
+        )
+        .get_result::<Numbered>(c)?
+        .sequence;
+        // A statement of its own, with a snapshot taken after the lock: it
+        // sees every change committed before the numbering began.
+        let numbered = diesel::sql_query(
+            "WITH pending AS (
+                 SELECT id, row_number() OVER (ORDER BY id) AS n
+                 FROM customer_relation_changes
+                 WHERE sequence IS NULL
+                 ORDER BY id
+                 LIMIT $2)
+             UPDATE customer_relation_changes AS c
+             SET sequence = $1 + pending.n
+             FROM pending WHERE c.id = pending.id
+             RETURNING c.sequence",
+        )
+        .bind::<BigInt, _>(last)
+        .bind::<BigInt, _>(NUMBERING_BATCH)
+        .load::<Numbered>(c)?;
+        if let Some(highest) = numbered.iter().map(|n| n.sequence).max() {
+            diesel::sql_query("UPDATE customer_relation_feed SET last_sequence = $1")
+                .bind::<BigInt, _>(highest)
+                .execute(c)?;
+        }
+        Ok(())
+    })
 }

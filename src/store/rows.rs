@@ -6,9 +6,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::corrupt;
-use super::schema::{customer_relations, customers};
+use super::schema::{customer_relation_changes, customer_relations, customers};
 use crate::register::{Customer, CustomerFields, Subscription, Title, User, search_key};
-use crate::relations::CustomerRelation;
+use crate::relations::{ChangeKind, CustomerRelation, RelationChange, Stamp};
 use crate::vocabulary::{InternalError, RelationType};
 
 /// A row read back, if there was one, as its record.
@@ -47,7 +47,8 @@ impl TryFrom<RelationTypeRow> for RelationType {
     }
 }
 
-/// A relation with its type's reference type, in [`RELATION_COLUMNS`] order.
+/// A relation with its type's reference type, in `RELATION_COLUMNS` order
+/// (or a change's copy of it, in `CHANGE_COLUMNS` order).
 #[derive(Queryable)]
 pub(super) struct RelationRow {
     id: i64,
@@ -59,7 +60,19 @@ pub(super) struct RelationRow {
     source: Option<String>,
     created_at: NaiveDateTime,
     created_by: String,
+    version: i32,
+    modified_at: Option<NaiveDateTime>,
+    modified_by: Option<String>,
+    deleted_at: Option<NaiveDateTime>,
+    deleted_by: Option<String>,
     reference_type: String,
+}
+
+fn stamp(at: Option<NaiveDateTime>, by: Option<String>) -> Option<Stamp> {
+    Some(Stamp {
+        at: at?.and_utc(),
+        by: by?,
+    })
 }
 
 impl TryFrom<RelationRow> for CustomerRelation {
@@ -77,6 +90,32 @@ impl TryFrom<RelationRow> for CustomerRelation {
             source: row.source,
             created_at: row.created_at.and_utc(),
             created_by: row.created_by,
+            version: row.version,
+            modified: stamp(row.modified_at, row.modified_by),
+            deleted: stamp(row.deleted_at, row.deleted_by),
+        })
+    }
+}
+
+/// A change's own columns, before its copy of the relation.
+#[derive(Queryable)]
+pub(super) struct ChangeHead {
+    sequence: Option<i64>,
+    kind: String,
+    changed_at: NaiveDateTime,
+    changed_by: String,
+}
+
+impl TryFrom<(ChangeHead, RelationRow)> for RelationChange {
+    type Error = InternalError;
+
+    fn try_from((head, relation): (ChangeHead, RelationRow)) -> Result<Self, InternalError> {
+        Ok(RelationChange {
+            sequence: head.sequence,
+            kind: head.kind.parse().map_err(corrupt)?,
+            at: head.changed_at.and_utc(),
+            by: head.changed_by,
+            relation: relation.try_into()?,
         })
     }
 }
@@ -92,6 +131,69 @@ pub(super) struct NewRelationRow<'a> {
     pub source: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub created_by: &'a str,
+}
+
+/// A change as it is written: its kind, when, by whom, and the relation
+/// after it.
+#[derive(Insertable)]
+#[diesel(table_name = customer_relation_changes)]
+pub(super) struct NewChangeRow<'a> {
+    kind: &'static str,
+    changed_at: NaiveDateTime,
+    changed_by: &'a str,
+    relation_id: i64,
+    customer_number: i32,
+    relation_type_code: &'a str,
+    reference: &'a str,
+    title_code: Option<&'a str>,
+    additional_value: Option<&'a str>,
+    source: Option<&'a str>,
+    version: i32,
+    created_at: NaiveDateTime,
+    created_by: &'a str,
+    modified_at: Option<NaiveDateTime>,
+    modified_by: Option<&'a str>,
+    deleted_at: Option<NaiveDateTime>,
+    deleted_by: Option<&'a str>,
+}
+
+impl<'a> NewChangeRow<'a> {
+    /// The change of this kind that left the relation as it is; its time
+    /// and author are the relation's own stamp for that kind.
+    pub(super) fn of(kind: ChangeKind, relation: &'a CustomerRelation) -> Self {
+        let (changed_at, changed_by) = match kind {
+            ChangeKind::Created => (relation.created_at, relation.created_by.as_str()),
+            ChangeKind::Updated => relation
+                .modified
+                .as_ref()
+                .map(|s| (s.at, s.by.as_str()))
+                .expect("an updated relation has its modification stamp"),
+            ChangeKind::Deleted => relation
+                .deleted
+                .as_ref()
+                .map(|s| (s.at, s.by.as_str()))
+                .expect("a deleted relation has its deletion stamp"),
+        };
+        Self {
+            kind: kind.as_str(),
+            changed_at: changed_at.naive_utc(),
+            changed_by,
+            relation_id: relation.id,
+            customer_number: relation.customer_number,
+            relation_type_code: &relation.relation_type_code,
+            reference: &relation.reference,
+            title_code: relation.title_code.as_deref(),
+            additional_value: relation.additional_value.as_deref(),
+            source: relation.source.as_deref(),
+            version: relation.version,
+            created_at: relation.created_at.naive_utc(),
+            created_by: &relation.created_by,
+            modified_at: relation.modified.as_ref().map(|s| s.at.naive_utc()),
+            modified_by: relation.modified.as_ref().map(|s| s.by.as_str()),
+            deleted_at: relation.deleted.as_ref().map(|s| s.at.naive_utc()),
+            deleted_by: relation.deleted.as_ref().map(|s| s.by.as_str()),
+        }
+    }
 }
 
 /// The columns of a customer, in [`CUSTOMER_COLUMNS`] order.

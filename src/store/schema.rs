@@ -64,9 +64,39 @@ diesel::table! {
         source -> Nullable<Text>,
         created_at -> Timestamp,
         created_by -> Text,
+        version -> Integer,
+        modified_at -> Nullable<Timestamp>,
+        modified_by -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Text>,
     }
 }
 
+diesel::table! {
+    customer_relation_changes (id) {
+        id -> BigInt,
+        sequence -> Nullable<BigInt>,
+        kind -> Text,
+        changed_at -> Timestamp,
+        changed_by -> Text,
+        relation_id -> BigInt,
+        customer_number -> Integer,
+        relation_type_code -> Text,
+        reference -> Text,
+        title_code -> Nullable<Text>,
+        additional_value -> Nullable<Text>,
+        source -> Nullable<Text>,
+        version -> Integer,
+        created_at -> Timestamp,
+        created_by -> Text,
+        modified_at -> Nullable<Timestamp>,
+        modified_by -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(customer_relation_changes -> relation_types (relation_type_code));
 diesel::joinable!(customer_relations -> relation_types (relation_type_code));
 diesel::joinable!(customer_relations -> customers (customer_number));
 diesel::joinable!(subscriptions -> customers (customer_number));
@@ -80,6 +110,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     relation_types,
     customer_relations,
+    customer_relation_changes,
 );
 
 diesel::table! {
