@@ -45,6 +45,16 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Erase a customer's relations and their whole history for good (the
+    /// right to erasure), and say what was removed. Not an operation: it
+    /// is for whoever runs the service.
+    Purge {
+        /// The customer whose relations are erased.
+        #[arg(long)]
+        customer: i32,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Ask a running instance's readiness probe (for a container's
     /// HEALTHCHECK, where there is no curl): exit 0 on 200, 1 otherwise.
     Probe {
@@ -340,6 +350,7 @@ fn main() -> ExitCode {
                     }),
                 Command::Import { dir, database } => import(&dir, &database),
                 Command::Client { command } => client(command),
+                Command::Purge { customer, database } => purge(customer, &database),
                 Command::Probe { url, timeout_secs } => {
                     probe(&url, std::time::Duration::from_secs(timeout_secs))
                 }
@@ -358,6 +369,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn purge(customer_number: i32, args: &DatabaseArgs) -> anyhow::Result<()> {
+    let database = args.open(&PoolOptions::default())?;
+    database.migrate()?;
+    let purged = database.purge_customer(customer_number)?;
+    println!(
+        "customer {customer_number}: erased {} relations and {} changes of their history",
+        purged.relations, purged.changes
+    );
+    Ok(())
 }
 
 fn import(dir: &std::path::Path, args: &DatabaseArgs) -> anyhow::Result<()> {

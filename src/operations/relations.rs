@@ -6,8 +6,8 @@
 use super::faults::*;
 use super::{Access, Declared, Operation, Role, Service};
 use crate::relations::{
-    self, CHANGES_DEFAULT_LIMIT, ChangePage, CustomerRelation, NewCustomerRelation,
-    ReferenceQuery, RelationChange, RelationHistory, RelationUpdate, Stamp,
+    self, CHANGES_DEFAULT_LIMIT, ChangePage, CustomerRelation, NewCustomerRelation, ReferenceQuery,
+    RelationChange, RelationHistory, RelationUpdate, Stamp,
 };
 use crate::soap::{DecodeError, Fields, XmlElement, XmlOut, only_child};
 use crate::vocabulary::RelationType;
@@ -50,20 +50,6 @@ pub(super) const OPERATIONS: &[Operation] = &[
                 relations::relations_of_customer(store, number, caller)
             },
             encode: |out, relations| write_relations(out, relations),
-        },
-    },
-    Operation {
-        service: Service::Relations,
-        name: "DeleteCustomerRelation",
-        access: Access::Write,
-        role: Role::Integration,
-        faults: &[CUSTOMER_RELATION_NOT_FOUND],
-        example: "<Id>1</Id>",
-        handler: &Declared {
-            decode: |element| Fields::read(element, &["Id"])?.integer("Id", "xs:long"),
-            execute: |store, id, caller| relations::delete_relation(store, id, caller),
-            // The response element is empty.
-            encode: |_, ()| {},
         },
     },
     Operation {
@@ -170,6 +156,21 @@ pub(super) const OPERATIONS: &[Operation] = &[
                 relations::relation_changes(store, after, limit, caller)
             },
             encode: |out, page| write_change_page(out, page),
+        },
+    },
+    // Last, so that the examples before it find relation 1 live.
+    Operation {
+        service: Service::Relations,
+        name: "DeleteCustomerRelation",
+        access: Access::Write,
+        role: Role::Integration,
+        faults: &[CUSTOMER_RELATION_NOT_FOUND],
+        example: "<Id>1</Id>",
+        handler: &Declared {
+            decode: |element| Fields::read(element, &["Id"])?.integer("Id", "xs:long"),
+            execute: |store, id, caller| relations::delete_relation(store, id, caller),
+            // The response element is empty.
+            encode: |_, ()| {},
         },
     },
 ];

@@ -15,8 +15,8 @@ pub use model::{
 };
 pub use ports::{CustomerDirectory, CustomerRecord, Inserted, Lock, RelationRepository, Updated};
 pub use relation_rules::{
-    create_relation, delete_relation, find_relations, relation, relation_changes,
-    relation_history, relation_types, relations_of_customer, update_relation,
+    create_relation, delete_relation, find_relations, relation, relation_changes, relation_history,
+    relation_types, relations_of_customer, update_relation,
 };
 
 /// Limits of the create rules' step 3 (README, "The API"), in characters.

@@ -44,9 +44,13 @@ pub enum Inserted {
 pub enum Updated {
     Done(CustomerRelation),
     /// Another live relation has the new values.
-    Duplicate { existing_id: i64 },
+    Duplicate {
+        existing_id: i64,
+    },
     /// The relation is no longer at the version the caller read.
-    Stale { current_version: i32 },
+    Stale {
+        current_version: i32,
+    },
     /// The relation is deleted, or was never there.
     Gone,
 }

@@ -6,6 +6,7 @@
 use quick_xml::XmlVersion;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesDecl, BytesRef, BytesStart, Event};
+use quick_xml::name::PrefixDeclaration;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 
@@ -251,7 +252,16 @@ fn read_start(
     let mut attributes = Vec::new();
     for attribute in start.attributes() {
         let attribute = attribute.map_err(not_well_formed)?;
-        if attribute.key.as_namespace_binding().is_some() {
+        if let Some(declaration) = attribute.key.as_namespace_binding() {
+            // Namespaces in XML 1.0: a prefix has a name and is bound to a
+            // namespace name (`xmlns:=".."` and `xmlns:p=""` are errors).
+            if let PrefixDeclaration::Named(prefix) = declaration
+                && (prefix.is_empty() || attribute.value.is_empty())
+            {
+                return Err(not_well_formed(
+                    "a namespace prefix without a name or a namespace",
+                ));
+            }
             continue;
         }
         if attributes.len() >= limits.max_attributes {
@@ -400,6 +410,9 @@ mod tests {
 
     #[test]
     fn refuses_malformed_documents() {
+        for broken in [r#"<R xmlns:="urn:x"/>"#, r#"<p:R xmlns:p=""/>"#] {
+            assert!(parse(broken).is_err(), "{broken}");
+        }
         assert!(parse("<r><a></r>").is_err());
         assert!(parse("<p:r/>").unwrap_err().contains("prefix"));
         assert!(parse("<r/><r/>").is_err());

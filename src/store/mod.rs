@@ -117,6 +117,13 @@ pub struct PoolState {
     pub idle: u32,
 }
 
+/// What [`Database::purge_customer`] erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub relations: usize,
+    pub changes: usize,
+}
+
 /// Why the database is not ready to serve this binary.
 #[derive(Debug)]
 pub enum Unready {
@@ -484,6 +491,32 @@ impl Database {
             .optional()
             .map(drop))
         .map_err(InternalError::new)
+    }
+
+    /// Erases the customer's relations, live and deleted, and every change
+    /// of them, in one transaction (README, "History and the change feed").
+    pub fn purge_customer(&self, customer_number: i32) -> Result<Purged, StoreError> {
+        use schema::{customer_relation_changes as changes, customer_relations};
+        let mut pooled = self.connection()?;
+        macro_rules! erase {
+            ($c:ident) => {{
+                let changes = diesel::delete(
+                    changes::table.filter(changes::customer_number.eq(customer_number)),
+                )
+                .execute($c)?;
+                let relations = diesel::delete(
+                    customer_relations::table
+                        .filter(customer_relations::customer_number.eq(customer_number)),
+                )
+                .execute($c)?;
+                Ok::<_, diesel::result::Error>(Purged { relations, changes })
+            }};
+        }
+        let purged = match pooled.conn() {
+            Conn::Sqlite(c) => c.immediate_transaction(|c| erase!(c)),
+            Conn::Postgres(c) => c.transaction(|c| erase!(c)),
+        };
+        Ok(purged?)
     }
 
     /// Whether the register and the relations are all empty.

@@ -461,7 +461,7 @@ on_both_backends! {
     async fn a_server_fault_names_a_request_id_that_the_log_shows(backend: Backend) {
         let database = backend.fresh_database();
         let server = Server::start(&database.raw_url, &["--demo"]);
-        database.raw_sql("DROP TABLE customer_relations;");
+        database.raw_sql("DROP TABLE customer_relation_changes; DROP TABLE customer_relations;");
         let fault = server.call(&get_relations_xml(1000)).await;
         assert!(
             fault.contains(&format!("xmlns:soap=\"{SOAP11}\"")) && fault.contains("soap:Server"),
@@ -1071,8 +1071,9 @@ async fn a_full_disk_loses_no_confirmed_write_and_stores_no_refused_one() {
 
     let database = Backend::Sqlite.fresh_database();
     let demo = Server::start(&database.raw_url, &["--demo"]);
-    // Id 1, for the example of DeleteCustomerRelation below.
-    demo.call(&relation(1001, "FACEBOOK", "for-the-delete").to_xml())
+    // Id 1, for the examples of UpdateCustomerRelation and
+    // DeleteCustomerRelation below.
+    demo.call(&relation(1002, "SHARE", "1001").title("DAILY").to_xml())
         .await;
     demo.interrupt();
     // The log starts empty, so that it fills up after a few writes.

@@ -60,7 +60,7 @@ on_both_backends! {
         assert!(text.contains("customer_relations_build_info{version="), "{text}");
 
         // A database failure is counted as one.
-        app.database.raw_sql("DROP TABLE customer_relations;");
+        app.database.raw_sql("DROP TABLE customer_relation_changes; DROP TABLE customer_relations;");
         app.call(Soap::V11, &get_relations_xml(1000)).await;
         let text = scrape(&format!("{}/metrics", app.address)).await;
         assert_eq!(sample(&text, "customer_relations_database_errors_total"), Some(1.0));

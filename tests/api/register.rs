@@ -283,10 +283,17 @@ on_both_backends! {
             .await;
         assert_eq!(renamed.record("RelationType")["Name"], "Family");
 
-        // Once unused, it can be deleted.
+        // Deleted relations stay in the history, which still uses the type
+        // (README, "History and the change feed").
         for relation in app.get_relations(1000).await.relations() {
             app.delete(relation.id).await.assert_ok("DeleteCustomerRelationResponse");
         }
+        let still = app.register("DeleteRelationType", "<Code>PERSONAL</Code>").await;
+        still.assert_register_fault("InUseFault");
+        assert!(still.fault_reason().contains("live or deleted"), "{}", still.body);
+        // Once the customer is purged, nothing uses it: it can be deleted.
+        let purged = app.database.open().purge_customer(1000).unwrap();
+        assert_eq!((purged.relations, purged.changes), (2, 4));
         app.register("DeleteRelationType", "<Code>PERSONAL</Code>")
             .await
             .assert_register_ok("DeleteRelationTypeResponse");

@@ -15,13 +15,19 @@ use crate::helpers::{
 /// operations; integrations also create and delete relations; admins
 /// everything.
 fn allowed(role: &str, operation: &str) -> bool {
-    let reads = ["Get", "List", "Search"]
+    let reads = ["Get", "List", "Search", "Find"]
         .iter()
         .any(|verb| operation.starts_with(verb));
     match role {
         "reader" => reads,
         "integration" => {
-            reads || ["CreateCustomerRelation", "DeleteCustomerRelation"].contains(&operation)
+            reads
+                || [
+                    "CreateCustomerRelation",
+                    "UpdateCustomerRelation",
+                    "DeleteCustomerRelation",
+                ]
+                .contains(&operation)
         }
         "admin" => true,
         other => panic!("no role {other}"),

@@ -9,7 +9,7 @@ on_both_backends! {
         let health = format!("{}/health", app.address);
         assert_eq!(reqwest::get(&health).await.unwrap().status(), 200);
 
-        app.database.raw_sql("DROP TABLE customer_relations; DROP TABLE relation_types;");
+        app.database.raw_sql("DROP TABLE customer_relation_changes; DROP TABLE customer_relations; DROP TABLE relation_types;");
         let response = reqwest::get(&health).await.unwrap();
         assert_eq!(response.status(), 503);
         let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
@@ -35,7 +35,7 @@ on_both_backends! {
             let body = response.text().await.unwrap();
             assert!(body.starts_with("migrations pending;"), "{body}");
         }
-        app.database.raw_sql("DROP TABLE customer_relations; DROP TABLE relation_types;");
+        app.database.raw_sql("DROP TABLE customer_relation_changes; DROP TABLE customer_relations; DROP TABLE relation_types;");
         let live = get("/health/live").await.unwrap();
         assert_eq!(live.status(), 200);
         assert_eq!(live.text().await.unwrap(), "live\n");
@@ -46,7 +46,7 @@ on_both_backends! {
         app.create(&relation(1000, "SSO", "before"))
             .await
             .relation();
-        app.database.raw_sql("DROP TABLE customer_relations;");
+        app.database.raw_sql("DROP TABLE customer_relation_changes; DROP TABLE customer_relations;");
 
         for (version, namespace, code) in [
             (Soap::V11, SOAP11, "Server"),

@@ -169,6 +169,27 @@ fn every_operation_declares_the_faults_it_can_raise() {
             &["CustomerRelationNotFoundFault"][..],
         ),
         ("GetRelationTypes", &[][..]),
+        // Beyond Infosoft's API (README, "Beyond Infosoft's API").
+        (
+            "FindCustomerRelationsByReference",
+            &["EntityValidationFault", "RelationTypeNotFoundFault"][..],
+        ),
+        (
+            "GetCustomerRelation",
+            &["CustomerRelationNotFoundFault"][..],
+        ),
+        (
+            "UpdateCustomerRelation",
+            &[
+                "ConcurrencyFault",
+                "CustomerRelationAlreadyExistsFault",
+                "CustomerRelationNotFoundFault",
+                "EntityValidationFault",
+                "InvalidReferenceFault",
+            ][..],
+        ),
+        ("GetCustomerRelationHistory", &["CustomerNotFoundFault"][..]),
+        ("GetCustomerRelationChanges", &["EntityValidationFault"][..]),
     ]);
     assert_eq!(declared.len(), rulebook.len());
     for (operation, faults) in rulebook {

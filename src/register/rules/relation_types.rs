@@ -86,7 +86,10 @@ pub fn delete_relation_type<S: RegisterRepository + ?Sized>(
 ) -> Result<(), RegisterError> {
     let code = code.trim();
     let outcome = store.delete_relation_type(code)?;
-    guarded(outcome, code, || "delete those relations first.".to_owned())
+    guarded(outcome, code, || {
+        "live or deleted (a deleted relation stays in the history until its customer is purged)."
+            .to_owned()
+    })
 }
 
 pub fn get_relation_type<S: RegisterRepository + ?Sized>(
