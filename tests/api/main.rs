@@ -13,6 +13,7 @@ mod durability;
 mod envelopes;
 mod failover;
 mod fuzz_properties;
+mod history;
 mod import;
 mod limits;
 mod metrics;
