@@ -254,6 +254,20 @@ async fn spawn(backend: &Backend, demo: bool, configure: impl FnOnce(&mut Settin
     }
 }
 
+impl TestApp {
+    /// Starts another instance of the service on the same database, as a
+    /// second node of a deployment; its address. It runs until the test
+    /// ends.
+    pub async fn another_instance(&self) -> String {
+        let settings = Settings::new("127.0.0.1:0", self.database.url.clone());
+        let database = self.database.open_with(&settings.pool);
+        let app = Application::build(&settings, database).expect("server binds");
+        let address = format!("http://{}", app.address());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+}
+
 /// Posts `body` to `endpoint` of `service` with `client` (at most 30 s),
 /// and checks that a typed fault in the answer is one the operation
 /// declares.
