@@ -636,3 +636,143 @@ fn number_committed_changes(c: &mut PgConnection) -> Result<(), DieselError> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The query plans of FindCustomerRelationsByReference on both backends:
+    //! the index on the live relations' references serves it, whichever
+    //! filters the request has.
+
+    use diesel::connection::SimpleConnection;
+    use diesel::pg::Pg;
+    use diesel::sql_types::Text;
+    use diesel::sqlite::Sqlite;
+
+    use super::*;
+    use crate::store::{Database, DatabaseUrl, PoolOptions};
+
+    /// The index for a request without a type, and the one with.
+    fn index(code: Option<&str>) -> &'static str {
+        match code {
+            None => "customer_relations_by_reference",
+            Some(_) => "customer_relations_type",
+        }
+    }
+
+    /// Relations enough for a planner to prefer an index: 5,000 of one
+    /// type, each with a reference of its own.
+    const SEED: &str = "
+        INSERT INTO titles (code, name, validity) VALUES ('DAILY', 'Daily', 'Valid');
+        INSERT INTO customers (customer_number, name, validity, name_key) VALUES (1, 'Plan', 'Valid', 'plan');
+        INSERT INTO relation_types (code, name, reference_type, title_mode)
+            VALUES ('SSO', 'SSO', 'External', 'Optional'), ('SHARE', 'Share', 'Subscription', 'Required');
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+        INSERT INTO customer_relations (customer_number, relation_type_code, reference, created_at, created_by)
+            SELECT 1, 'SSO', 'ref-' || i, '2026-01-01 00:00:00', 'plan' FROM n;";
+
+    /// The request's filters: a type, a title, both, neither.
+    const FILTERS: [(Option<&str>, Option<&str>); 4] = [
+        (None, None),
+        (Some("SSO"), None),
+        (None, Some("DAILY")),
+        (Some("SHARE"), Some("DAILY")),
+    ];
+
+    const FORMS: [&str; 3] = [" 01001 ", "1001", "kari@example.com"];
+
+    /// The SQL diesel sends, without its list of bind values.
+    fn sql(debug: String) -> String {
+        debug.split(" -- binds:").next().unwrap().to_owned()
+    }
+
+    #[derive(QueryableByName)]
+    struct SqlitePlanRow {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    #[derive(QueryableByName)]
+    struct PostgresPlanRow {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+
+    #[test]
+    fn find_by_reference_uses_the_reference_index_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("plan.db"));
+        let database = Database::open(&url, &PoolOptions::default()).unwrap();
+        database.migrate().unwrap();
+        let mut conn = database.connection().unwrap();
+        let Conn::Sqlite(c) = conn.conn() else {
+            unreachable!("a SQLite URL")
+        };
+        // No ANALYZE: SQLite's planner works without statistics, as in a
+        // database nobody analyses.
+        c.batch_execute(SEED).unwrap();
+        for (code, title) in FILTERS {
+            let query = by_reference!(&FORMS[..], code, title);
+            let sql = sql(diesel::debug_query::<Sqlite, _>(&query).to_string());
+            // Unbound parameters are NULL, which does not change the plan.
+            let plan = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .load::<SqlitePlanRow>(c)
+                .unwrap();
+            assert!(
+                plan.iter().any(|row| row.detail.contains(index(code))),
+                "{sql}: {:?}",
+                plan.iter().map(|r| &r.detail).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
+    fn find_by_reference_uses_the_reference_index_on_postgres() {
+        let admin_url = std::env::var("TEST_POSTGRES_URL").expect("TEST_POSTGRES_URL");
+        let mut admin = PgConnection::establish(&admin_url).unwrap();
+        let name = format!("plan_{}", std::process::id());
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let url: DatabaseUrl = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
+            .parse()
+            .unwrap();
+        let checked = std::panic::catch_unwind(|| {
+            let database = Database::open(&url, &PoolOptions::default()).unwrap();
+            database.migrate().unwrap();
+            let mut conn = database.connection().unwrap();
+            let Conn::Postgres(c) = conn.conn() else {
+                unreachable!("a PostgreSQL URL")
+            };
+            c.batch_execute(SEED).unwrap();
+            c.batch_execute("ANALYZE").unwrap();
+            for (n, (code, title)) in FILTERS.into_iter().enumerate() {
+                let query = by_reference!(&FORMS[..], code, title);
+                let sql = sql(diesel::debug_query::<Pg, _>(&query).to_string());
+                let mut values = vec![format!(
+                    "ARRAY[{}]",
+                    FORMS.map(|f| format!("'{f}'")).join(",")
+                )];
+                values.extend(code.into_iter().chain(title).map(|v| format!("'{v}'")));
+                c.batch_execute(&format!("PREPARE find_{n} AS {sql}"))
+                    .unwrap();
+                let plan =
+                    diesel::sql_query(format!("EXPLAIN EXECUTE find_{n}({})", values.join(",")))
+                        .load::<PostgresPlanRow>(c)
+                        .unwrap();
+                assert!(
+                    plan.iter().any(|row| row.line.contains(index(code))),
+                    "{sql}: {:#?}",
+                    plan.iter().map(|r| &r.line).collect::<Vec<_>>()
+                );
+            }
+        });
+        drop(admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
+        if let Err(panic) = checked {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}

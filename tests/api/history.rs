@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use customer_relations::operations::Service;
 
 use crate::helpers::{
-    Backend, DEMO_BUS, DEMO_READER, DEMO_SSO, Login, Record, Soap, SoapResponse, TNS, TestApp, client_as,
-    envelope, escape, relation, spawn_app,
+    Backend, DEMO_BUS, DEMO_READER, DEMO_SSO, Login, Record, Soap, SoapResponse, TNS, TestApp,
+    client_as, envelope, escape, relation, spawn_app,
 };
 
 /// Sends the relation operation `operation` with the inner XML `inner`.
@@ -598,8 +598,13 @@ async fn the_feed_misses_nothing_while_two_instances_commit_out_of_order() {
     let endpoints = [app.endpoint(), format!("{second}/CustomerRelationService")];
     let call_at = |app: Arc<TestApp>, endpoint: String, operation: &'static str, inner: String| async move {
         let payload = format!(r#"<{operation} xmlns="{TNS}">{inner}</{operation}>"#);
-        app.post_to(&endpoint, Soap::V11.content_type(), None, envelope(Soap::V11, &payload))
-            .await
+        app.post_to(
+            &endpoint,
+            Soap::V11.content_type(),
+            None,
+            envelope(Soap::V11, &payload),
+        )
+        .await
     };
 
     // The reader pages the feed, through both instances in turn, while the
@@ -615,14 +620,23 @@ async fn the_feed_misses_nothing_while_two_instances_commit_out_of_order() {
             let mut after = 0;
             for turn in 0.. {
                 let still_writing = writing.load(Ordering::SeqCst);
-                let response = call_at(app.clone(), endpoints[turn % 2].clone(), "GetCustomerRelationChanges", changes_xml(after, Some(100))).await;
+                let response = call_at(
+                    app.clone(),
+                    endpoints[turn % 2].clone(),
+                    "GetCustomerRelationChanges",
+                    changes_xml(after, Some(100)),
+                )
+                .await;
                 let (changes, last) = page(&response);
                 if changes.is_empty() && !still_writing {
                     return seen;
                 }
                 for change in changes {
                     let sequence = change.sequence.unwrap();
-                    assert!(sequence > after, "sequence {sequence} after {after}: seen twice or out of order");
+                    assert!(
+                        sequence > after,
+                        "sequence {sequence} after {after}: seen twice or out of order"
+                    );
                     after = sequence;
                     seen.push(change);
                 }
@@ -688,5 +702,8 @@ async fn the_feed_misses_nothing_while_two_instances_commit_out_of_order() {
     )
     .get_result::<Count>(&mut conn)
     .unwrap();
-    assert!(overtaken.n > 0, "no commit came out of order: the test proved nothing");
+    assert!(
+        overtaken.n > 0,
+        "no commit came out of order: the test proved nothing"
+    );
 }

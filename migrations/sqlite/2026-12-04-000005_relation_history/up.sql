@@ -16,9 +16,15 @@ CREATE UNIQUE INDEX customer_relations_identity
 -- A customer's relations, live and deleted (GetCustomerRelationsByCustomer,
 -- the history, the bound on a customer's relations).
 CREATE INDEX customer_relations_by_customer ON customer_relations (customer_number, id);
--- FindCustomerRelationsByReference.
+-- FindCustomerRelationsByReference: without a type by the live relations'
+-- references; with one by the type and the reference (this index also
+-- answers "is this relation type in use?" and the foreign key check, as the
+-- one-column index it replaces did).
 CREATE INDEX customer_relations_by_reference
     ON customer_relations (reference) WHERE deleted_at IS NULL;
+DROP INDEX customer_relations_type;
+CREATE INDEX customer_relations_type
+    ON customer_relations (relation_type_code, reference, title_code);
 
 -- One row per change, with the relation's values after it. `sequence` is
 -- the change feed's position: here the row's own Id, because SQLite has one
