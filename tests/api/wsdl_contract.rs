@@ -10,6 +10,10 @@ use crate::helpers::{spawn_app, spawn_with};
 
 const WSDL_FILE: &str = include_str!("../../wsdl/CustomerRelationService.wsdl");
 const REGISTER_WSDL_FILE: &str = include_str!("../../wsdl/CustomerRegisterService.wsdl");
+/// The WSDL as Infosoft's four operations had it, before the operations
+/// beyond their API were added (README, "Compatibility").
+const INFOSOFT_WSDL_FILE: &str =
+    include_str!("../compat/CustomerRelationService-infosoft.wsdl");
 const WSDL_NS: &str = "http://schemas.xmlsoap.org/wsdl/";
 const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
 
@@ -202,6 +206,75 @@ fn every_operation_declares_the_faults_it_can_raise() {
             .collect();
         assert_eq!(declared[operation], faults, "{operation}");
     }
+}
+
+/// A node and everything below it, as comparable text: names with their
+/// namespaces, attributes sorted, whitespace-only text left out.
+fn canonical(node: roxmltree::Node) -> String {
+    if node.is_text() {
+        return node.text().unwrap_or("").trim().to_owned();
+    }
+    let mut attributes: Vec<String> = node
+        .attributes()
+        .map(|a| format!("{}={}", a.name(), a.value()))
+        .collect();
+    attributes.sort();
+    let children: Vec<String> = node
+        .children()
+        .filter(|c| c.is_element() || c.is_text())
+        .map(canonical)
+        .filter(|c| !c.is_empty())
+        .collect();
+    format!(
+        "<{:?}:{} {}>{}</>",
+        node.tag_name().namespace(),
+        node.tag_name().name(),
+        attributes.join(" "),
+        children.join("")
+    )
+}
+
+/// The named top-level definitions of a WSDL: schema types and elements,
+/// messages, and the operations of the portType and of each binding.
+fn definitions(wsdl: &str) -> BTreeMap<String, String> {
+    let doc = roxmltree::Document::parse(wsdl).unwrap();
+    let mut found = BTreeMap::new();
+    for node in doc.descendants().filter(|n| n.is_element()) {
+        let Some(name) = node.attribute("name") else {
+            continue;
+        };
+        let parent = node.parent().unwrap();
+        let place = match (parent.tag_name().name(), node.tag_name().name()) {
+            ("schema", kind) => format!("schema {kind}"),
+            ("definitions", "message") => "message".to_owned(),
+            ("portType" | "binding", "operation") => format!(
+                "{} {}",
+                parent.tag_name().name(),
+                parent.attribute("name").unwrap()
+            ),
+            _ => continue,
+        };
+        found.insert(format!("{place} {name}"), canonical(node));
+    }
+    found
+}
+
+#[test]
+fn infosofts_operations_messages_types_and_faults_are_unchanged() {
+    // Everything the old WSDL defines is in today's, exactly as it was:
+    // Infosoft's four operations, their messages, types and faults, their
+    // elements in their order. The new operations only add.
+    let old = definitions(INFOSOFT_WSDL_FILE);
+    let new = definitions(WSDL_FILE);
+    assert!(old.len() > 40, "{:?}", old.keys());
+    for (name, definition) in &old {
+        assert_eq!(new.get(name), Some(definition), "{name}");
+    }
+    let added: Vec<_> = new.keys().filter(|name| !old.contains_key(*name)).collect();
+    assert!(
+        added.iter().any(|name| name.ends_with("UpdateCustomerRelation")),
+        "{added:?}"
+    );
 }
 
 #[test]

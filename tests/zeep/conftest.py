@@ -38,6 +38,25 @@ def fresh_database(backend):
         subprocess.run(["psql", admin_url, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], check=True)
 
 
+@contextlib.contextmanager
+def running_service(database_url, demo=True):
+    """The service binary on port 0 with `database_url`; its endpoint."""
+    process = subprocess.Popen(
+        [BINARY, "serve", "--bind", "127.0.0.1:0", "--database", database_url] + (["--demo"] if demo else []),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline().strip()
+        prefix = "CustomerRelationService listening on "
+        assert line.startswith(prefix), f"unexpected first line: {line!r}"
+        yield line[len(prefix):]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def endpoint(request):
     external = os.environ.get("CR_ENDPOINT")
@@ -49,28 +68,21 @@ def endpoint(request):
         yield external
         return
     with fresh_database(request.param) as database_url:
-        process = subprocess.Popen(
-            [
-                BINARY,
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--database",
-                database_url,
-                "--demo",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            line = process.stdout.readline().strip()
-            prefix = "CustomerRelationService listening on "
-            assert line.startswith(prefix), f"unexpected first line: {line!r}"
-            yield line[len(prefix):]
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+        with running_service(database_url) as endpoint:
+            yield endpoint
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def two_instances(request):
+    """Two instances of the service on one database, as two nodes of a
+    deployment: their endpoints."""
+    if os.environ.get("CR_ENDPOINT"):
+        pytest.skip("CR_ENDPOINT names one running service")
+    with fresh_database(request.param) as database_url:
+        with running_service(database_url) as first:
+            # The second finds the demo data loaded and the migrations run.
+            with running_service(database_url, demo=False) as second:
+                yield first, second
 
 
 # The demo clients (README, "Security"): name -> secret.
