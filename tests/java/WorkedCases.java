@@ -1,9 +1,13 @@
 import java.net.URL;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 import javax.xml.ws.BindingProvider;
+import javax.xml.ws.Holder;
 import javax.xml.ws.WebServiceException;
 
 import relations.client.*;
@@ -18,20 +22,28 @@ import relations.client.*;
 public class WorkedCases {
     private final ICustomerRelationService service;
     private final CustomerRelationService locator;
+    /** A second instance of the service on the same database. */
+    private final CustomerRelationService second;
     private final boolean soap12;
     private int passed;
     private final List<String> failures = new ArrayList<>();
 
-    WorkedCases(CustomerRelationService locator, boolean soap12) {
+    WorkedCases(CustomerRelationService locator, CustomerRelationService second, boolean soap12) {
         this.locator = locator;
+        this.second = second;
         this.soap12 = soap12;
         this.service = port("demo-admin", "demo-admin-secret");
     }
 
     /** A port that sends these credentials with HTTP Basic; no name: none. */
     ICustomerRelationService port(String name, String secret) {
+        return port(locator, name, secret);
+    }
+
+    /** A port of `at`'s instance that sends these credentials. */
+    ICustomerRelationService port(CustomerRelationService at, String name, String secret) {
         ICustomerRelationService port =
-                soap12 ? locator.getCustomerRelationServiceSoap12() : locator.getCustomerRelationServiceSoap();
+                soap12 ? at.getCustomerRelationServiceSoap12() : at.getCustomerRelationServiceSoap();
         if (name != null) {
             ((BindingProvider) port).getRequestContext().put(BindingProvider.USERNAME_PROPERTY, name);
             ((BindingProvider) port).getRequestContext().put(BindingProvider.PASSWORD_PROPERTY, secret);
@@ -43,9 +55,12 @@ public class WorkedCases {
         URL wsdl = new URL(args[0] + "?wsdl");
         CustomerRelationService locator = new CustomerRelationService(wsdl);
         boolean soap12 = args.length > 1 && args[1].equals("soap12");
-        WorkedCases cases = new WorkedCases(locator, soap12);
+        CustomerRelationService second = new CustomerRelationService(new URL(args[2] + "?wsdl"));
+        WorkedCases cases = new WorkedCases(locator, second, soap12);
         cases.run();
         cases.security();
+        cases.beyondInfosoft();
+        cases.feedUnderTwoInstances();
         for (String failure : cases.failures) {
             System.out.println("FAILED: " + failure);
         }
@@ -262,5 +277,130 @@ public class WorkedCases {
         } catch (WebServiceException e) {
             expect(e.getMessage().contains("401"), "anonymous: " + e.getMessage());
         }
+    }
+
+    /** Find, read, update against a version, and the history (README, "Beyond Infosoft's API"). */
+    void beyondInfosoft() throws Exception {
+        // An SSO id finds its customer.
+        CustomerRelation sso = create(relation(1002, "SSO", "Java-Sso-1", null));
+        List<CustomerRelationRecord> found =
+                service.findCustomerRelationsByReference("Java-Sso-1", "SSO", null).getCustomerRelation();
+        expect(found.size() == 1 && found.get(0).getCustomerNumber() == 1002 && found.get(0).getId() == sso.getId(),
+                "find: the SSO id finds customer 1002");
+        expectFault("find: type NOPE", RelationTypeNotFoundFaultMessage.class,
+                () -> service.findCustomerRelationsByReference("x", "NOPE", null),
+                e -> require("NOPE".equals(e.getFaultInfo().getRelationTypeCode()), "RelationTypeCode"));
+
+        // Read the version, update against it; a stale version changes nothing.
+        CustomerRelationRecord read = service.getCustomerRelation(sso.getId());
+        expect(read.getVersion() == 1 && read.getAudit().getModifiedAt() == null, "get: version 1, never modified");
+        CustomerRelationRecord updated =
+                service.updateCustomerRelation(sso.getId(), read.getVersion(), "Java-Sso-2", null, "extra", null);
+        expect(updated.getVersion() == 2 && "Java-Sso-2".equals(updated.getReference())
+                && "extra".equals(updated.getAdditionalValue())
+                && "demo-admin".equals(updated.getAudit().getModifiedBy()), "update: version 2, as stored");
+        expectFault("update: stale version", ConcurrencyFaultMessage.class,
+                () -> service.updateCustomerRelation(sso.getId(), 1, "Java-Sso-stale", null, null, null),
+                e -> require(e.getFaultInfo().getId() == sso.getId() && e.getFaultInfo().getCurrentVersion() == 2,
+                        "Id and CurrentVersion"));
+        CustomerRelationRecord after = service.getCustomerRelation(sso.getId());
+        expect(after.getVersion() == 2 && "Java-Sso-2".equals(after.getReference()), "update: the stale one changed nothing");
+        expectFault("update: unknown Id", CustomerRelationNotFoundFaultMessage.class,
+                () -> service.updateCustomerRelation(999999L, 1, "x", null, null, null),
+                e -> require(e.getFaultInfo().getId() == 999999L, "Id"));
+
+        // Deleted by the bus: it stays in the history, with who deleted it.
+        port("demo-bus", "demo-bus-secret").deleteCustomerRelation(sso.getId());
+        expect(service.findCustomerRelationsByReference("Java-Sso-2", null, null).getCustomerRelation().isEmpty(),
+                "find: a deleted relation is not found");
+        CustomerRelationHistory history = service.getCustomerRelationHistory(1002).getRelationHistory().stream()
+                .filter(h -> h.getCustomerRelation().getId() == sso.getId())
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no history of " + sso.getId()));
+        List<String> kinds = history.getChanges().getChange().stream()
+                .map(c -> c.getKind().value() + " by " + c.getBy())
+                .collect(Collectors.toList());
+        expect(kinds.equals(List.of("Created by demo-admin", "Updated by demo-admin", "Deleted by demo-bus")),
+                "history: " + kinds);
+        expect("demo-bus".equals(history.getCustomerRelation().getAudit().getDeletedBy()), "history: DeletedBy");
+    }
+
+    /** Writers on both instances while a reader pages the change feed; the feed replays to the live state. */
+    void feedUnderTwoInstances() throws Exception {
+        List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
+        List<Thread> writers = new ArrayList<>();
+        for (int w = 0; w < 4; w++) {
+            final int writer = w;
+            writers.add(new Thread(() -> {
+                try {
+                    ICustomerRelationService[] ports = {
+                        port(locator, "demo-admin", "demo-admin-secret"),
+                        port(second, "demo-admin", "demo-admin-secret")
+                    };
+                    for (int n = 0; n < 8; n++) {
+                        ICustomerRelationService mine = ports[(writer + n) % 2];
+                        ICustomerRelationService other = ports[(writer + n + 1) % 2];
+                        CustomerRelation r = mine.createCustomerRelation(
+                                relation(1000 + (writer + n) % 3, "SSO", "java-" + soap12 + "-" + writer + "-" + n, null));
+                        other.updateCustomerRelation(r.getId(), 1, r.getReference() + "-new", null, null, null);
+                        if (n % 3 == 0) {
+                            mine.deleteCustomerRelation(r.getId());
+                        }
+                    }
+                } catch (Throwable t) {
+                    errors.add(t);
+                }
+            }));
+        }
+        ICustomerRelationService[] readers = {
+            port(locator, "demo-reader", "demo-reader-secret"), port(second, "demo-reader", "demo-reader-secret")
+        };
+        writers.forEach(Thread::start);
+        List<CustomerRelationChange> seen = new ArrayList<>();
+        long afterSequence = 0;
+        boolean orderly = true;
+        for (int turn = 0; ; turn++) {
+            boolean writing = writers.stream().anyMatch(Thread::isAlive);
+            Holder<ArrayOfCustomerRelationChange> changes = new Holder<>();
+            Holder<Long> last = new Holder<>();
+            readers[turn % 2].getCustomerRelationChanges(afterSequence, 50, changes, last);
+            List<CustomerRelationChange> page = changes.value == null ? List.of() : changes.value.getChange();
+            if (page.isEmpty() && !writing) {
+                break;
+            }
+            for (CustomerRelationChange change : page) {
+                orderly &= change.getSequence() != null && change.getSequence() > afterSequence;
+                afterSequence = change.getSequence();
+                seen.add(change);
+            }
+            orderly &= last.value == afterSequence;
+        }
+        for (Thread writer : writers) {
+            writer.join(120_000);
+        }
+        expect(errors.isEmpty(), "feed: the writers wrote: " + errors);
+        expect(orderly, "feed: every sequence once, rising, and LastSequence the page's last");
+
+        // Replayed, the feed is the live state: every live relation of the
+        // demo customers, with its version.
+        Map<Long, String> replay = new TreeMap<>();
+        for (CustomerRelationChange change : seen) {
+            CustomerRelationRecord r = change.getCustomerRelation();
+            if (change.getKind() == ChangeKind.DELETED) {
+                replay.remove(r.getId());
+            } else {
+                replay.put(r.getId(), r.getReference() + " v" + r.getVersion());
+            }
+        }
+        Map<Long, String> live = new TreeMap<>();
+        for (int customer = 1000; customer <= 1002; customer++) {
+            for (CustomerRelationHistory h : service.getCustomerRelationHistory(customer).getRelationHistory()) {
+                CustomerRelationRecord r = h.getCustomerRelation();
+                if (r.getAudit().getDeletedAt() == null) {
+                    live.put(r.getId(), r.getReference() + " v" + r.getVersion());
+                }
+            }
+        }
+        expect(replay.equals(live), "feed: replays to the live state: " + replay + " vs " + live);
     }
 }
