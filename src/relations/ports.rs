@@ -29,7 +29,7 @@ pub trait CustomerDirectory: RelationTypes {
 /// The outcome of an insert under the uniqueness rule.
 #[derive(Debug)]
 pub enum Inserted {
-    New(CustomerRelation),
+    New(Box<CustomerRelation>),
     Duplicate {
         existing_id: i64,
     },
@@ -42,7 +42,7 @@ pub enum Inserted {
 /// The outcome of an update under the uniqueness and version rules.
 #[derive(Debug)]
 pub enum Updated {
-    Done(CustomerRelation),
+    Done(Box<CustomerRelation>),
     /// Another live relation has the new values.
     Duplicate {
         existing_id: i64,

@@ -75,7 +75,7 @@ where
     };
     let customer_number = relation.customer_number;
     match store.insert_relation(&relation)? {
-        Inserted::New(created) => Ok(created),
+        Inserted::New(created) => Ok(*created),
         Inserted::Duplicate { existing_id } => Err(RelationError::AlreadyExists { existing_id }),
         Inserted::TooMany { limit } => Err(RelationError::EntityValidation(vec![FieldError {
             field: "CustomerNumber",
@@ -327,7 +327,7 @@ where
         changed_by: caller.name().to_owned(),
     };
     match store.update_relation(id, update.version, &relation)? {
-        Updated::Done(updated) => Ok(updated),
+        Updated::Done(updated) => Ok(*updated),
         Updated::Duplicate { existing_id } => Err(RelationError::AlreadyExists { existing_id }),
         Updated::Stale { current_version } => Err(RelationError::Concurrency {
             id,

@@ -150,7 +150,7 @@ const INSERT_ATTEMPTS: usize = 3;
 
 /// A relation's columns with its type's reference type, in [`RelationRow`]
 /// order.
-const RELATION_COLUMNS: (
+type RelationColumns = (
     customer_relations::id,
     customer_relations::customer_number,
     customer_relations::relation_type_code,
@@ -166,7 +166,9 @@ const RELATION_COLUMNS: (
     customer_relations::deleted_at,
     customer_relations::deleted_by,
     relation_types::reference_type,
-) = (
+);
+
+const RELATION_COLUMNS: RelationColumns = (
     customer_relations::id,
     customer_relations::customer_number,
     customer_relations::relation_type_code,
@@ -284,7 +286,7 @@ impl RelationRepository for DbConnection {
                 Ok(id) => {
                     let created = stored(relation, id, reference, created_at);
                     self.record_change(ChangeKind::Created, &created)?;
-                    return Ok(Inserted::New(created));
+                    return Ok(Inserted::New(Box::new(created)));
                 }
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                     if let Some(existing_id) = self.identical_relation(relation, &reference)? {
@@ -374,7 +376,7 @@ impl RelationRepository for DbConnection {
                         .relation(id, Lock::None)?
                         .ok_or_else(|| InternalError::new("an updated relation is not there"))?;
                     self.record_change(ChangeKind::Updated, &updated)?;
-                    return Ok(Updated::Done(updated));
+                    return Ok(Updated::Done(Box::new(updated)));
                 }
                 Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
                     if let Some(existing_id) = self.identical_relation(relation, &reference)? {

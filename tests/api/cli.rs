@@ -188,6 +188,68 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 on_both_backends! {
+    /// `purge --customer N` erases the customer's relations, live and
+    /// deleted, and their history, says what it erased, and leaves the
+    /// other customers and the Ids that were handed out alone.
+    async fn purge_erases_a_customers_relations_and_history_for_good(backend: Backend) {
+        let database = backend.fresh_database();
+        let server = Server::start(&database.raw_url, &["--demo"]);
+        let client = crate::helpers::client_as(crate::helpers::DEMO_ADMIN);
+        let mut ids = Vec::new();
+        for reference in ["purge-1", "purge-2", "purge-3"] {
+            let body = server.call_with(&client, &relation(1000, "SSO", reference).to_xml()).await;
+            ids.push(id_in(&body).unwrap_or_else(|| panic!("{body}")));
+        }
+        server.call_with(&client, &crate::helpers::delete_xml(ids[0])).await;
+        let kept = server.call_with(&client, &relation(1001, "SSO", "purge-1").to_xml()).await;
+        let kept = id_in(&kept).unwrap();
+        server.interrupt();
+
+        let out = Command::new(BIN)
+            .args(["purge", "--customer", "1000", "--database", &database.raw_url])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "customer 1000: erased 3 relations and 4 changes of their history"
+        );
+
+        let server = Server::start(&database.raw_url, &[]);
+        let history = |customer: i64| {
+            format!(
+                r#"<GetCustomerRelationHistory xmlns="urn:customer-relations:v1"><CustomerNumber>{customer}</CustomerNumber></GetCustomerRelationHistory>"#
+            )
+        };
+        let gone = server.call_with(&client, &history(1000)).await;
+        assert!(gone.contains("<RelationHistories></RelationHistories>") || gone.contains("<RelationHistories/>"), "{gone}");
+        let get = |id: i64| {
+            format!(r#"<GetCustomerRelation xmlns="urn:customer-relations:v1"><Id>{id}</Id></GetCustomerRelation>"#)
+        };
+        for id in &ids {
+            let body = server.call_with(&client, &get(*id)).await;
+            assert!(body.contains("CustomerRelationNotFoundFault"), "{body}");
+        }
+        let feed = server
+            .call_with(&client, r#"<GetCustomerRelationChanges xmlns="urn:customer-relations:v1"><AfterSequence>0</AfterSequence></GetCustomerRelationChanges>"#)
+            .await;
+        assert_eq!(feed.matches("<Change>").count(), 1, "only customer 1001's create: {feed}");
+        assert!(server.call_with(&client, &history(1001)).await.contains(&format!("<Id>{kept}</Id>")));
+        // The Ids of the erased relations are not handed out again.
+        let next = server.call_with(&client, &relation(1000, "SSO", "purge-1").to_xml()).await;
+        assert!(id_in(&next).unwrap() > kept, "{next}");
+        // A customer without relations: nothing to erase, and said so.
+        server.interrupt();
+        let out = Command::new(BIN)
+            .args(["purge", "--customer", "1002", "--database", &database.raw_url])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "customer 1002: erased 0 relations and 0 changes of their history"
+        );
+    }
+
     /// A panic while answering or on the database is a Server fault naming
     /// the request id, which the log shows; the workers survive (more
     /// panics than workers, then normal requests). The trigger exists in

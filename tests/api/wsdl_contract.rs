@@ -12,8 +12,7 @@ const WSDL_FILE: &str = include_str!("../../wsdl/CustomerRelationService.wsdl");
 const REGISTER_WSDL_FILE: &str = include_str!("../../wsdl/CustomerRegisterService.wsdl");
 /// The WSDL as Infosoft's four operations had it, before the operations
 /// beyond their API were added (README, "Compatibility").
-const INFOSOFT_WSDL_FILE: &str =
-    include_str!("../compat/CustomerRelationService-infosoft.wsdl");
+const INFOSOFT_WSDL_FILE: &str = include_str!("../compat/CustomerRelationService-infosoft.wsdl");
 const WSDL_NS: &str = "http://schemas.xmlsoap.org/wsdl/";
 const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
 
@@ -272,7 +271,9 @@ fn infosofts_operations_messages_types_and_faults_are_unchanged() {
     }
     let added: Vec<_> = new.keys().filter(|name| !old.contains_key(*name)).collect();
     assert!(
-        added.iter().any(|name| name.ends_with("UpdateCustomerRelation")),
+        added
+            .iter()
+            .any(|name| name.ends_with("UpdateCustomerRelation")),
         "{added:?}"
     );
 }
