@@ -238,14 +238,7 @@ fn date_time(at: &chrono::DateTime<chrono::Utc>) -> String {
 /// Infosoft's `CustomerRelation`, exactly.
 fn write_relation(out: &mut XmlOut, relation: &CustomerRelation) {
     out.open("CustomerRelation", &[]);
-    out.text_element("Id", &relation.id.to_string());
-    out.text_element("CustomerNumber", &relation.customer_number.to_string());
-    out.text_element("RelationTypeCode", &relation.relation_type_code);
-    out.text_element("ReferenceType", relation.reference_type.as_str());
-    out.text_element("Reference", &relation.reference);
-    out.optional_element("TitleCode", relation.title_code.as_deref());
-    out.optional_element("AdditionalValue", relation.additional_value.as_deref());
-    out.optional_element("Source", relation.source.as_deref());
+    write_values(out, relation);
     out.open("Audit", &[]);
     out.text_element("CreatedAt", &date_time(&relation.created_at));
     out.text_element("CreatedBy", &relation.created_by);
@@ -253,10 +246,9 @@ fn write_relation(out: &mut XmlOut, relation: &CustomerRelation) {
     out.close("CustomerRelation");
 }
 
-/// A `CustomerRelationRecord`, in a `CustomerRelation` element: Infosoft's
-/// fields, then the version and the whole audit.
-fn write_record(out: &mut XmlOut, relation: &CustomerRelation) {
-    out.open("CustomerRelation", &[]);
+/// The fields both `CustomerRelation` and `CustomerRelationRecord` start
+/// with, in their order.
+fn write_values(out: &mut XmlOut, relation: &CustomerRelation) {
     out.text_element("Id", &relation.id.to_string());
     out.text_element("CustomerNumber", &relation.customer_number.to_string());
     out.text_element("RelationTypeCode", &relation.relation_type_code);
@@ -265,6 +257,13 @@ fn write_record(out: &mut XmlOut, relation: &CustomerRelation) {
     out.optional_element("TitleCode", relation.title_code.as_deref());
     out.optional_element("AdditionalValue", relation.additional_value.as_deref());
     out.optional_element("Source", relation.source.as_deref());
+}
+
+/// A `CustomerRelationRecord`, in a `CustomerRelation` element: Infosoft's
+/// fields, then the version and the whole audit.
+fn write_record(out: &mut XmlOut, relation: &CustomerRelation) {
+    out.open("CustomerRelation", &[]);
+    write_values(out, relation);
     out.text_element("Version", &relation.version.to_string());
     out.open("Audit", &[]);
     out.text_element("CreatedAt", &date_time(&relation.created_at));

@@ -47,32 +47,10 @@ where
         }
     }
 
-    // 3. Field rules, all reported together.
-    check_fields(store, &relation_type, &request)?;
-    let reference = request
-        .reference
-        .as_deref()
-        .expect("step 3 refuses a missing reference");
-
-    // 4. The reference, by the type's reference type.
-    let canonical = check_reference(
-        store,
-        &relation_type,
-        reference,
-        request.title_code.as_deref(),
-    )?;
+    // 3. and 4.: the field rules, then the reference.
+    let relation = checked_values(store, relation_type, request, caller)?;
 
     // 5. Uniqueness, decided by the repository.
-    let relation = ValidRelation {
-        customer_number: request.customer_number,
-        relation_type_code: relation_type.code,
-        reference_type: relation_type.reference_type,
-        reference: canonical,
-        title_code: request.title_code,
-        additional_value: request.additional_value,
-        source: request.source,
-        changed_by: caller.name().to_owned(),
-    };
     let customer_number = relation.customer_number;
     match store.insert_relation(&relation)? {
         Inserted::New(created) => Ok(*created),
@@ -84,6 +62,38 @@ where
             ),
         }])),
     }
+}
+
+/// The create rules 3 (field rules, all reported together) and 4 (the
+/// reference, by the type's reference type) on a request's values; what
+/// passes, ready to be stored.
+fn checked_values<S: CustomerDirectory + ?Sized>(
+    store: &mut S,
+    relation_type: RelationType,
+    request: NewCustomerRelation,
+    caller: &Caller,
+) -> Result<ValidRelation, RelationError> {
+    check_fields(store, &relation_type, &request)?;
+    let reference = request
+        .reference
+        .as_deref()
+        .expect("step 3 refuses a missing reference");
+    let canonical = check_reference(
+        store,
+        &relation_type,
+        reference,
+        request.title_code.as_deref(),
+    )?;
+    Ok(ValidRelation {
+        customer_number: request.customer_number,
+        relation_type_code: relation_type.code,
+        reference_type: relation_type.reference_type,
+        reference: canonical,
+        title_code: request.title_code,
+        additional_value: request.additional_value,
+        source: request.source,
+        changed_by: caller.name().to_owned(),
+    })
 }
 
 fn check_fields<S: CustomerDirectory + ?Sized>(
@@ -200,6 +210,20 @@ fn in_scope(
     }
 }
 
+/// Refuses a customer that does not exist (valid or not, it may be read).
+fn known_customer<S: CustomerDirectory + ?Sized>(
+    store: &mut S,
+    customer_number: i32,
+) -> Result<(), RelationError> {
+    match store.customer(customer_number)? {
+        Some(_) => Ok(()),
+        None => Err(RelationError::CustomerNotFound {
+            customer_number,
+            exists_but_invalid: false,
+        }),
+    }
+}
+
 /// All relations of a customer, valid or not, that are within the
 /// caller's scope; ordered by Id.
 pub fn relations_of_customer<S>(
@@ -210,12 +234,7 @@ pub fn relations_of_customer<S>(
 where
     S: CustomerDirectory + RelationRepository + ?Sized,
 {
-    if store.customer(customer_number)?.is_none() {
-        return Err(RelationError::CustomerNotFound {
-            customer_number,
-            exists_but_invalid: false,
-        });
-    }
+    known_customer(store, customer_number)?;
     let mut relations = store.relations_of_customer(customer_number)?;
     relations.retain(|relation| caller.may_use(&relation.relation_type_code));
     Ok(relations)
@@ -301,31 +320,10 @@ where
         additional_value: update.additional_value,
         source: update.source,
     };
-
     // 3. and 4., as for a create.
-    check_fields(store, &relation_type, &request)?;
-    let reference = request
-        .reference
-        .as_deref()
-        .expect("step 3 refuses a missing reference");
-    let canonical = check_reference(
-        store,
-        &relation_type,
-        reference,
-        request.title_code.as_deref(),
-    )?;
+    let relation = checked_values(store, relation_type, request, caller)?;
 
     // 5. Uniqueness, and the version once more, decided by the repository.
-    let relation = ValidRelation {
-        customer_number: request.customer_number,
-        relation_type_code: relation_type.code,
-        reference_type: relation_type.reference_type,
-        reference: canonical,
-        title_code: request.title_code,
-        additional_value: request.additional_value,
-        source: request.source,
-        changed_by: caller.name().to_owned(),
-    };
     match store.update_relation(id, update.version, &relation)? {
         Updated::Done(updated) => Ok(*updated),
         Updated::Duplicate { existing_id } => Err(RelationError::AlreadyExists { existing_id }),
@@ -397,12 +395,7 @@ pub fn relation_history<S>(
 where
     S: CustomerDirectory + RelationRepository + ?Sized,
 {
-    if store.customer(customer_number)?.is_none() {
-        return Err(RelationError::CustomerNotFound {
-            customer_number,
-            exists_but_invalid: false,
-        });
-    }
+    known_customer(store, customer_number)?;
     let mut histories: Vec<RelationHistory> = Vec::new();
     for change in store.changes_of_customer(customer_number)? {
         if !caller.may_use(&change.relation.relation_type_code) {

@@ -148,97 +148,68 @@ impl CustomerDirectory for DbConnection {
 /// winner before giving up (the winner may be deleted in between).
 const INSERT_ATTEMPTS: usize = 3;
 
-/// A relation's columns with its type's reference type, in [`RelationRow`]
-/// order.
-type RelationColumns = (
-    customer_relations::id,
-    customer_relations::customer_number,
-    customer_relations::relation_type_code,
-    customer_relations::reference,
-    customer_relations::title_code,
-    customer_relations::additional_value,
-    customer_relations::source,
-    customer_relations::created_at,
-    customer_relations::created_by,
-    customer_relations::version,
-    customer_relations::modified_at,
-    customer_relations::modified_by,
-    customer_relations::deleted_at,
-    customer_relations::deleted_by,
-    relation_types::reference_type,
-);
+/// A selection of columns as a type and as the value to select with, from
+/// one list.
+macro_rules! selection {
+    ($(#[$meta:meta])* $name:ident: $type:ident = $columns:tt) => {
+        $(#[$meta])*
+        type $type = $columns;
+        $(#[$meta])*
+        const $name: $type = $columns;
+    };
+}
 
-const RELATION_COLUMNS: RelationColumns = (
-    customer_relations::id,
-    customer_relations::customer_number,
-    customer_relations::relation_type_code,
-    customer_relations::reference,
-    customer_relations::title_code,
-    customer_relations::additional_value,
-    customer_relations::source,
-    customer_relations::created_at,
-    customer_relations::created_by,
-    customer_relations::version,
-    customer_relations::modified_at,
-    customer_relations::modified_by,
-    customer_relations::deleted_at,
-    customer_relations::deleted_by,
-    relation_types::reference_type,
-);
-
-/// A change's own columns, then its copy of the relation, in
-/// [`ChangeHead`] and [`RelationRow`] order.
-type ChangeColumns = (
-    (
-        changes::sequence,
-        changes::kind,
-        changes::changed_at,
-        changes::changed_by,
-    ),
-    (
-        changes::relation_id,
-        changes::customer_number,
-        changes::relation_type_code,
-        changes::reference,
-        changes::title_code,
-        changes::additional_value,
-        changes::source,
-        changes::created_at,
-        changes::created_by,
-        changes::version,
-        changes::modified_at,
-        changes::modified_by,
-        changes::deleted_at,
-        changes::deleted_by,
+selection! {
+    /// A relation's columns with its type's reference type, in
+    /// [`RelationRow`] order.
+    RELATION_COLUMNS: RelationColumns = (
+        customer_relations::id,
+        customer_relations::customer_number,
+        customer_relations::relation_type_code,
+        customer_relations::reference,
+        customer_relations::title_code,
+        customer_relations::additional_value,
+        customer_relations::source,
+        customer_relations::created_at,
+        customer_relations::created_by,
+        customer_relations::version,
+        customer_relations::modified_at,
+        customer_relations::modified_by,
+        customer_relations::deleted_at,
+        customer_relations::deleted_by,
         relation_types::reference_type,
-    ),
-);
+    )
+}
 
-const CHANGE_COLUMNS: ChangeColumns = (
-    (
-        changes::sequence,
-        changes::kind,
-        changes::changed_at,
-        changes::changed_by,
-    ),
-    (
-        changes::relation_id,
-        changes::customer_number,
-        changes::relation_type_code,
-        changes::reference,
-        changes::title_code,
-        changes::additional_value,
-        changes::source,
-        changes::created_at,
-        changes::created_by,
-        changes::version,
-        changes::modified_at,
-        changes::modified_by,
-        changes::deleted_at,
-        changes::deleted_by,
-        relation_types::reference_type,
-    ),
-);
+selection! {
+    /// A change's own columns, then its copy of the relation, in
+    /// [`ChangeHead`] and [`RelationRow`] order.
+    CHANGE_COLUMNS: ChangeColumns = (
+        (
+            changes::sequence,
+            changes::kind,
+            changes::changed_at,
+            changes::changed_by,
+        ),
+        (
+            changes::relation_id,
+            changes::customer_number,
+            changes::relation_type_code,
+            changes::reference,
+            changes::title_code,
+            changes::additional_value,
+            changes::source,
+            changes::created_at,
+            changes::created_by,
+            changes::version,
+            changes::modified_at,
+            changes::modified_by,
+            changes::deleted_at,
+            changes::deleted_by,
+            relation_types::reference_type,
+        ),
+    )
+}
 
 /// The current time as it is stored: xs:dateTime goes out with at most
 /// millisecond precision, so that is what is kept.
