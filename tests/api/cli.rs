@@ -105,6 +105,16 @@ impl Server {
     }
 }
 
+/// A test that fails before it stops its server must not leave it running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[test]
 fn unknown_database_url_schemes_are_refused() {
     let out = Command::new(BIN)
