@@ -291,7 +291,56 @@ async fn live_state(app: &TestApp) -> BTreeMap<i64, Record> {
     live
 }
 
+/// The migration that added the history, undone, as on a database of the
+/// version before it.
+fn undo_history_migration(backend: &Backend) -> String {
+    let down = match backend {
+        Backend::Sqlite => {
+            include_str!("../../migrations/sqlite/2026-12-04-000005_relation_history/down.sql")
+        }
+        Backend::Postgres { .. } => {
+            include_str!("../../migrations/postgresql/2026-12-04-000005_relation_history/down.sql")
+        }
+    };
+    format!("{down}\nDELETE FROM __diesel_schema_migrations WHERE version = '20261204000005';")
+}
+
 on_both_backends! {
+    async fn relations_from_before_the_history_begin_it_with_their_creation(backend: Backend) {
+        // A database of the version before: relations without a history.
+        let app = spawn_app(&backend).await;
+        let first = app.create(&relation(1000, "SSO", "old-1").source("crm")).await.relation();
+        let second = app.create(&relation(1001, "PERSONAL", "1000")).await.relation();
+        app.database.raw_sql(&undo_history_migration(&backend));
+
+        // An instance of this version migrates it when it starts.
+        let upgraded = app.another_instance().await;
+        let endpoint = format!("{upgraded}/CustomerRelationService");
+        let call = |operation: &str, inner: &str| {
+            let payload = format!(r#"<{operation} xmlns="{TNS}">{inner}</{operation}>"#);
+            app.post_to(&endpoint, Soap::V11.content_type(), None, envelope(Soap::V11, &payload))
+        };
+        let (feed, last) = page(&call("GetCustomerRelationChanges", &changes_xml(0, None)).await);
+        assert_eq!(feed.len(), 2);
+        assert!(last > 0);
+        for (change, created) in feed.iter().zip([&first, &second]) {
+            assert_eq!(change.kind, "Created");
+            assert_eq!(change.relation["Id"], created.id.to_string());
+            assert_eq!(change.by, created.created_by);
+            assert_eq!(change.at, created.created_at);
+            assert_eq!(change.relation["Version"], "1");
+        }
+        assert_eq!(feed[0].relation["Source"], "crm");
+        let histories = history(&call("GetCustomerRelationHistory", "<CustomerNumber>1000</CustomerNumber>").await);
+        assert_eq!(histories.len(), 1);
+        assert_eq!(histories[0].1.len(), 1);
+        // And it goes on from there: an update is the next change.
+        let updated = call("UpdateCustomerRelation", &update_xml(first.id, "1", "old-1-new", &[])).await;
+        assert_eq!(record_of(&updated, "UpdateCustomerRelation")["Version"], "2");
+        let (next, _) = page(&call("GetCustomerRelationChanges", &changes_xml(last, None)).await);
+        assert_eq!(next.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), ["Updated"]);
+    }
+
     async fn a_reference_finds_its_relations_in_canonical_form(backend: Backend) {
         let app = spawn_app(&backend).await;
         let sso = app.create(&relation(1001, "SSO", "Sso-4711")).await.relation();
