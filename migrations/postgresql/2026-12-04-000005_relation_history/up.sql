@@ -14,9 +14,13 @@ DROP INDEX customer_relations_identity;
 CREATE UNIQUE INDEX customer_relations_identity
     ON customer_relations (customer_number, relation_type_code, COALESCE(title_code, ''), reference)
     WHERE deleted_at IS NULL;
--- A customer's relations, live and deleted (GetCustomerRelationsByCustomer,
--- the history, the bound on a customer's relations).
-CREATE INDEX customer_relations_by_customer ON customer_relations (customer_number, id);
+-- A customer's relations: the live ones in Id order
+-- (GetCustomerRelationsByCustomer), their count for the bound on them, read
+-- from the index alone (with deleted_at only in the table, the count had to
+-- visit every row, which cost a third of the create throughput), and all of
+-- them for purge.
+CREATE INDEX customer_relations_by_customer
+    ON customer_relations (customer_number, deleted_at, id);
 -- FindCustomerRelationsByReference: without a type by the live relations'
 -- references; with one by the type and the reference (this index also
 -- answers "is this relation type in use?" and the foreign key check, as the
@@ -39,7 +43,10 @@ CREATE TABLE customer_relation_changes (
     kind               TEXT NOT NULL CHECK (kind IN ('Created', 'Updated', 'Deleted')),
     changed_at         TIMESTAMP NOT NULL,
     changed_by         TEXT NOT NULL,
-    relation_id        BIGINT NOT NULL REFERENCES customer_relations (id),
+    -- Not a foreign key: a change is written in the transaction of the write
+    -- that made it, and purge erases both; a key would make every erased
+    -- relation search this table.
+    relation_id        BIGINT NOT NULL,
     customer_number    INTEGER NOT NULL,
     relation_type_code TEXT NOT NULL,
     reference          TEXT NOT NULL,
