@@ -474,7 +474,6 @@ macro_rules! live_count {
             .count()
     };
 }
-use live_count;
 
 impl DbConnection {
     /// How many relations the customer has, counted under a lock on the
