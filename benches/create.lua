@@ -1,6 +1,9 @@
 -- CreateCustomerRelation with a reference no other request uses: each wrk
 -- thread numbers its own, after a prefix from $PREFIX and the time, so a
 -- duplicate never measures the fault path instead.
+-- Every relation is for customer 1000: start the server with a high
+-- --max-relations-per-customer (e.g. 100000000), or past the default bound
+-- of 10,000 this measures the refusal (EntityValidationFault) instead.
 local threads = 0
 function setup(thread)
   threads = threads + 1
