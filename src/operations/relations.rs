@@ -49,7 +49,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
             execute: |store, number, caller| {
                 relations::relations_of_customer(store, number, caller)
             },
-            encode: |out, relations| write_relations(out, relations),
+            encode: |out, relations| write_relations(out, relations, write_relation),
         },
     },
     Operation {
@@ -84,7 +84,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
                 })
             },
             execute: |store, query, caller| relations::find_relations(store, query, caller),
-            encode: |out, found| write_records(out, found),
+            encode: |out, found| write_relations(out, found, write_record),
         },
     },
     Operation {
@@ -221,10 +221,7 @@ fn decode_new_relation(element: &XmlElement) -> Result<NewCustomerRelation, Deco
         relation_type_code: fields.required("RelationTypeCode")?.trim().to_owned(),
         // Kept as given: whether it is blank is a field rule (EntityValidationFault).
         reference: fields.get("Reference").map(str::to_owned),
-        title_code: fields
-            .optional("TitleCode")
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty()),
+        title_code: trimmed_code(fields.optional("TitleCode")),
         additional_value: fields.optional("AdditionalValue"),
         source: fields.optional("Source"),
     })
@@ -282,34 +279,16 @@ fn write_stamp(out: &mut XmlOut, what: &str, stamp: Option<&Stamp>) {
     }
 }
 
-fn write_records(out: &mut XmlOut, relations: &[CustomerRelation]) {
-    out.open("CustomerRelations", &[]);
-    for relation in relations {
-        write_record(out, relation);
-    }
-    out.close("CustomerRelations");
-}
-
-/// Whether a change is written with its place in the feed.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Sequenced {
-    /// In the feed, where every change has its sequence.
-    Yes,
-    /// In a history, where the order is that of the relation's changes
-    /// (PostgreSQL numbers a change only once the feed is read).
-    No,
-}
-
-/// A `CustomerRelationChange`: in the feed its sequence, then its kind,
-/// when and by whom, and the relation after it.
-fn write_change(out: &mut XmlOut, change: &RelationChange, sequenced: Sequenced) {
+/// A `CustomerRelationChange`: its sequence (in the feed), its kind, when
+/// and by whom, and the relation after it.
+fn write_change(out: &mut XmlOut, change: &RelationChange) {
     out.open("Change", &[]);
-    if let (Sequenced::Yes, Some(sequence)) = (sequenced, change.sequence) {
+    if let Some(sequence) = change.sequence {
         out.text_element("Sequence", &sequence.to_string());
     }
     out.text_element("Kind", change.kind.as_str());
-    out.text_element("At", &date_time(&change.at));
-    out.text_element("By", &change.by);
+    out.text_element("At", &date_time(&change.stamp.at));
+    out.text_element("By", &change.stamp.by);
     write_record(out, &change.relation);
     out.close("Change");
 }
@@ -318,10 +297,10 @@ fn write_histories(out: &mut XmlOut, histories: &[RelationHistory]) {
     out.open("RelationHistories", &[]);
     for history in histories {
         out.open("RelationHistory", &[]);
-        write_record(out, &history.relation);
+        write_record(out, history.relation());
         out.open("Changes", &[]);
-        for change in &history.changes {
-            write_change(out, change, Sequenced::No);
+        for change in history.changes() {
+            write_change(out, change);
         }
         out.close("Changes");
         out.close("RelationHistory");
@@ -332,16 +311,22 @@ fn write_histories(out: &mut XmlOut, histories: &[RelationHistory]) {
 fn write_change_page(out: &mut XmlOut, page: &ChangePage) {
     out.open("Changes", &[]);
     for change in &page.changes {
-        write_change(out, change, Sequenced::Yes);
+        write_change(out, change);
     }
     out.close("Changes");
     out.text_element("LastSequence", &page.last_sequence.to_string());
 }
 
-fn write_relations(out: &mut XmlOut, relations: &[CustomerRelation]) {
+/// `CustomerRelations`, each relation written by `write` (Infosoft's type
+/// or the record).
+fn write_relations(
+    out: &mut XmlOut,
+    relations: &[CustomerRelation],
+    write: fn(&mut XmlOut, &CustomerRelation),
+) {
     out.open("CustomerRelations", &[]);
     for relation in relations {
-        write_relation(out, relation);
+        write(out, relation);
     }
     out.close("CustomerRelations");
 }

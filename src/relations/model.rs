@@ -69,29 +69,69 @@ pub struct CustomerRelation {
     pub deleted: Option<Stamp>,
 }
 
+impl CustomerRelation {
+    /// When and by whom the change of this kind that left the relation as
+    /// it is was made: its creation, last update or deletion.
+    pub fn stamp(&self, kind: ChangeKind) -> Option<Stamp> {
+        match kind {
+            ChangeKind::Created => Some(Stamp {
+                at: self.created_at,
+                by: self.created_by.clone(),
+            }),
+            ChangeKind::Updated => self.modified.clone(),
+            ChangeKind::Deleted => self.deleted.clone(),
+        }
+    }
+}
+
 text_enum!(
     /// What a change did to a relation.
     ChangeKind { Created, Updated, Deleted }
 );
 
-/// One change of a relation: its kind, when and by whom, and the relation
-/// as it was after the change.
+/// One change of a relation: its kind, when and by whom (the relation's
+/// own stamp for that kind), and the relation as it was after the change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelationChange {
-    /// Its position in the change feed; `None` while the feed has not
-    /// numbered it yet (PostgreSQL numbers changes once they have committed).
+    /// Its position in the change feed; `None` in a history, and while the
+    /// feed has not numbered it yet (PostgreSQL numbers changes once they
+    /// have committed).
     pub sequence: Option<i64>,
     pub kind: ChangeKind,
-    pub at: DateTime<Utc>,
-    pub by: String,
+    pub stamp: Stamp,
     pub relation: CustomerRelation,
 }
 
-/// A relation a customer has had, with every change of it in order.
+/// A relation a customer has had: every change of it in order, the last
+/// one holding the relation as it is now. Never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelationHistory {
-    pub relation: CustomerRelation,
-    pub changes: Vec<RelationChange>,
+    changes: Vec<RelationChange>,
+}
+
+impl RelationHistory {
+    pub fn new(first: RelationChange) -> Self {
+        Self {
+            changes: vec![first],
+        }
+    }
+
+    pub fn push(&mut self, change: RelationChange) {
+        self.changes.push(change);
+    }
+
+    pub fn changes(&self) -> &[RelationChange] {
+        &self.changes
+    }
+
+    /// The relation as it is now.
+    pub fn relation(&self) -> &CustomerRelation {
+        &self
+            .changes
+            .last()
+            .expect("a history is made with its first change")
+            .relation
+    }
 }
 
 /// A page of the change feed.

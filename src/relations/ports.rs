@@ -77,15 +77,20 @@ pub trait RelationRepository {
     ) -> Result<Vec<CustomerRelation>, InternalError>;
     /// The relation with that Id, live or deleted.
     fn relation(&mut self, id: i64, lock: Lock) -> Result<Option<CustomerRelation>, InternalError>;
-    /// Replaces the values of a live relation that is at `version`.
+    /// Replaces the values of `current`, a live relation as the caller
+    /// read it; only while it is still at `current.version`.
     fn update_relation(
         &mut self,
-        id: i64,
-        version: i32,
+        current: &CustomerRelation,
         relation: &ValidRelation,
     ) -> Result<Updated, InternalError>;
-    /// Marks a live relation deleted; whether there was one.
-    fn delete_relation(&mut self, id: i64, by: &str) -> Result<bool, InternalError>;
+    /// Marks `current`, a live relation as the caller read it, deleted by
+    /// `by`; whether it was still live.
+    fn delete_relation(
+        &mut self,
+        current: &CustomerRelation,
+        by: &str,
+    ) -> Result<bool, InternalError>;
     /// Live relations whose reference is one of `forms`, ordered by Id.
     fn relations_by_reference(
         &mut self,

@@ -247,8 +247,8 @@ pub fn delete_relation<S: RelationRepository + ?Sized>(
     id: i64,
     caller: &Caller,
 ) -> Result<(), RelationError> {
-    live_relation(store, id, caller, "DeleteCustomerRelation", Lock::ForUpdate)?;
-    if store.delete_relation(id, caller.name())? {
+    let current = live_relation(store, id, caller, "DeleteCustomerRelation", Lock::ForUpdate)?;
+    if store.delete_relation(&current, caller.name())? {
         Ok(())
     } else {
         Err(RelationError::RelationNotFound { id })
@@ -314,7 +314,7 @@ where
         })?;
     let request = NewCustomerRelation {
         customer_number: current.customer_number,
-        relation_type_code: current.relation_type_code,
+        relation_type_code: current.relation_type_code.clone(),
         reference: update.reference,
         title_code: update.title_code,
         additional_value: update.additional_value,
@@ -324,7 +324,7 @@ where
     let relation = checked_values(store, relation_type, request, caller)?;
 
     // 5. Uniqueness, and the version once more, decided by the repository.
-    match store.update_relation(id, update.version, &relation)? {
+    match store.update_relation(&current, &relation)? {
         Updated::Done(updated) => Ok(*updated),
         Updated::Duplicate { existing_id } => Err(RelationError::AlreadyExists { existing_id }),
         Updated::Stale { current_version } => Err(RelationError::Concurrency {
@@ -397,19 +397,16 @@ where
 {
     known_customer(store, customer_number)?;
     let mut histories: Vec<RelationHistory> = Vec::new();
-    for change in store.changes_of_customer(customer_number)? {
+    for mut change in store.changes_of_customer(customer_number)? {
         if !caller.may_use(&change.relation.relation_type_code) {
             continue;
         }
+        // The order is the relation's own; the feed's numbers are the
+        // feed's (README, "History and the change feed").
+        change.sequence = None;
         match histories.last_mut() {
-            Some(history) if history.relation.id == change.relation.id => {
-                history.relation = change.relation.clone();
-                history.changes.push(change);
-            }
-            _ => histories.push(RelationHistory {
-                relation: change.relation.clone(),
-                changes: vec![change],
-            }),
+            Some(history) if history.relation().id == change.relation.id => history.push(change),
+            _ => histories.push(RelationHistory::new(change)),
         }
     }
     Ok(histories)

@@ -19,7 +19,7 @@ use super::{Conn, DbConnection, corrupt, db_run, internal};
 use crate::register::RegisterRepository;
 use crate::relations::{
     ChangeKind, CustomerDirectory, CustomerRecord, CustomerRelation, Inserted, Lock,
-    RelationChange, RelationRepository, Updated, ValidRelation,
+    RelationChange, RelationRepository, Stamp, Updated, ValidRelation,
 };
 use crate::vocabulary::{InternalError, RelationType, RelationTypes, Validity};
 
@@ -185,12 +185,7 @@ selection! {
     /// A change's own columns, then its copy of the relation, in
     /// [`ChangeHead`] and [`RelationRow`] order.
     CHANGE_COLUMNS: ChangeColumns = (
-        (
-            changes::sequence,
-            changes::kind,
-            changes::changed_at,
-            changes::changed_by,
-        ),
+        (changes::sequence, changes::kind),
         (
             changes::relation_id,
             changes::customer_number,
@@ -242,34 +237,20 @@ impl RelationRepository for DbConnection {
                 None => Inserted::TooMany { limit },
             });
         }
-        // The unique index decides; a losing concurrent insert looks up the
-        // winner. Should the winner be deleted in between, insert again.
-        for _ in 0..INSERT_ATTEMPTS {
-            // In a savepoint: a refused insert must leave the write's
-            // transaction usable (PostgreSQL aborts it otherwise).
-            let inserted = db_run!(self.conn(), |c| c.transaction(|c| {
-                diesel::insert_into(customer_relations::table)
-                    .values(&row)
-                    .returning(customer_relations::id)
-                    .get_result::<i64>(c)
-            }));
-            match inserted {
-                Ok(id) => {
-                    let created = stored(relation, id, reference, created_at);
-                    self.record_change(ChangeKind::Created, &created)?;
-                    return Ok(Inserted::New(Box::new(created)));
-                }
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    if let Some(existing_id) = self.identical_relation(relation, &reference)? {
-                        return Ok(Inserted::Duplicate { existing_id });
-                    }
-                }
-                Err(other) => return Err(internal(other)),
+        let written = self.write_unique(relation, &reference, |c| {
+            db_run!(c, |c| diesel::insert_into(customer_relations::table)
+                .values(&row)
+                .returning(customer_relations::id)
+                .get_result::<i64>(c))
+        })?;
+        Ok(match written {
+            Unique::Written(id) => {
+                let created = stored(relation, id, reference, created_at);
+                self.record_change(ChangeKind::Created, &created)?;
+                Inserted::New(Box::new(created))
             }
-        }
-        Err(InternalError::new(
-            "the uniqueness check kept changing under concurrent deletes",
-        ))
+            Unique::Identical(existing_id) => Inserted::Duplicate { existing_id },
+        })
     }
 
     fn relations_of_customer(
@@ -308,80 +289,89 @@ impl RelationRepository for DbConnection {
 
     fn update_relation(
         &mut self,
-        id: i64,
-        version: i32,
+        current: &CustomerRelation,
         relation: &ValidRelation,
     ) -> Result<Updated, InternalError> {
         let reference = relation.reference.as_stored();
-        let modified_at = now().naive_utc();
+        let modified = Stamp {
+            at: now(),
+            by: relation.changed_by.clone(),
+        };
         let values = (
             customer_relations::reference.eq(&reference),
             customer_relations::title_code.eq(relation.title_code.as_deref()),
             customer_relations::additional_value.eq(relation.additional_value.as_deref()),
             customer_relations::source.eq(relation.source.as_deref()),
-            customer_relations::version.eq(version + 1),
-            customer_relations::modified_at.eq(Some(modified_at)),
-            customer_relations::modified_by.eq(Some(&relation.changed_by)),
+            customer_relations::version.eq(current.version + 1),
+            customer_relations::modified_at.eq(Some(modified.at.naive_utc())),
+            customer_relations::modified_by.eq(Some(&modified.by)),
         );
-        let at_version = customer_relations::id
-            .eq(id)
-            .and(customer_relations::version.eq(version))
+        // Still at the version read: the caller holds the row's lock
+        // (PostgreSQL) or is the one writer (SQLite), and this says so.
+        let as_read = customer_relations::id
+            .eq(current.id)
+            .and(customer_relations::version.eq(current.version))
             .and(customer_relations::deleted_at.is_null());
-        for _ in 0..INSERT_ATTEMPTS {
-            let updated = db_run!(self.conn(), |c| c.transaction(|c| {
-                diesel::update(customer_relations::table.filter(at_version))
-                    .set(values)
-                    .execute(c)
-            }));
-            match updated {
-                Ok(0) => {
-                    return Ok(match self.relation(id, Lock::None)? {
-                        Some(current) if current.deleted.is_none() => Updated::Stale {
-                            current_version: current.version,
-                        },
-                        _ => Updated::Gone,
-                    });
-                }
-                Ok(_) => {
-                    let updated = self
-                        .relation(id, Lock::None)?
-                        .ok_or_else(|| InternalError::new("an updated relation is not there"))?;
-                    self.record_change(ChangeKind::Updated, &updated)?;
-                    return Ok(Updated::Done(Box::new(updated)));
-                }
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    if let Some(existing_id) = self.identical_relation(relation, &reference)? {
-                        return Ok(Updated::Duplicate { existing_id });
-                    }
-                }
-                Err(other) => return Err(internal(other)),
+        let written = self.write_unique(relation, &reference, |c| {
+            db_run!(c, |c| diesel::update(
+                customer_relations::table.filter(as_read)
+            )
+            .set(values)
+            .execute(c))
+        })?;
+        Ok(match written {
+            Unique::Written(0) => match self.relation(current.id, Lock::None)? {
+                Some(now) if now.deleted.is_none() => Updated::Stale {
+                    current_version: now.version,
+                },
+                _ => Updated::Gone,
+            },
+            Unique::Written(_) => {
+                let updated = CustomerRelation {
+                    reference,
+                    title_code: relation.title_code.clone(),
+                    additional_value: relation.additional_value.clone(),
+                    source: relation.source.clone(),
+                    version: current.version + 1,
+                    modified: Some(modified),
+                    ..current.clone()
+                };
+                self.record_change(ChangeKind::Updated, &updated)?;
+                Updated::Done(Box::new(updated))
             }
-        }
-        Err(InternalError::new(
-            "the uniqueness check kept changing under concurrent deletes",
-        ))
+            Unique::Identical(existing_id) => Updated::Duplicate { existing_id },
+        })
     }
 
-    fn delete_relation(&mut self, id: i64, by: &str) -> Result<bool, InternalError> {
+    fn delete_relation(
+        &mut self,
+        current: &CustomerRelation,
+        by: &str,
+    ) -> Result<bool, InternalError> {
+        let deleted = Stamp {
+            at: now(),
+            by: by.to_owned(),
+        };
         let live = customer_relations::id
-            .eq(id)
+            .eq(current.id)
             .and(customer_relations::deleted_at.is_null());
-        let stamp = (
-            customer_relations::deleted_at.eq(Some(now().naive_utc())),
+        let values = (
+            customer_relations::deleted_at.eq(Some(deleted.at.naive_utc())),
             customer_relations::deleted_by.eq(Some(by)),
         );
-        let deleted = db_run!(self.conn(), |c| diesel::update(
+        let rows = db_run!(self.conn(), |c| diesel::update(
             customer_relations::table.filter(live)
         )
-        .set(stamp)
+        .set(values)
         .execute(c))
         .map_err(internal)?;
-        if deleted == 0 {
+        if rows == 0 {
             return Ok(false);
         }
-        let relation = self
-            .relation(id, Lock::None)?
-            .ok_or_else(|| InternalError::new("a deleted relation is not there"))?;
+        let relation = CustomerRelation {
+            deleted: Some(deleted),
+            ..current.clone()
+        };
         self.record_change(ChangeKind::Deleted, &relation)?;
         Ok(true)
     }
@@ -475,7 +465,41 @@ macro_rules! live_count {
     };
 }
 
+/// What a write under the uniqueness rule came to.
+enum Unique<T> {
+    Written(T),
+    /// Another live relation has the values: its Id.
+    Identical(i64),
+}
+
 impl DbConnection {
+    /// Runs `write` in a savepoint (a refused write must leave the request's
+    /// transaction usable: PostgreSQL aborts it otherwise) until the unique
+    /// index lets it through or an identical live relation is found; should
+    /// that one be deleted before it is found, the write is tried again.
+    fn write_unique<T>(
+        &mut self,
+        relation: &ValidRelation,
+        reference: &str,
+        mut write: impl FnMut(Conn<'_>) -> Result<T, DieselError>,
+    ) -> Result<Unique<T>, InternalError> {
+        for _ in 0..INSERT_ATTEMPTS {
+            let written = db_run!(self.conn(), |c| c.transaction(|c| write(c.into())));
+            match written {
+                Ok(value) => return Ok(Unique::Written(value)),
+                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                    if let Some(existing_id) = self.identical_relation(relation, reference)? {
+                        return Ok(Unique::Identical(existing_id));
+                    }
+                }
+                Err(other) => return Err(internal(other)),
+            }
+        }
+        Err(InternalError::new(
+            "the uniqueness check kept changing under concurrent deletes",
+        ))
+    }
+
     /// How many relations the customer has, counted under a lock on the
     /// customer until the write commits, so that concurrent creates cannot
     /// pass the bound together (on PostgreSQL; SQLite's writer is alone).

@@ -102,20 +102,22 @@ impl TryFrom<RelationRow> for CustomerRelation {
 pub(super) struct ChangeHead {
     sequence: Option<i64>,
     kind: String,
-    changed_at: NaiveDateTime,
-    changed_by: String,
 }
 
 impl TryFrom<(ChangeHead, RelationRow)> for RelationChange {
     type Error = InternalError;
 
     fn try_from((head, relation): (ChangeHead, RelationRow)) -> Result<Self, InternalError> {
+        let kind: ChangeKind = head.kind.parse().map_err(corrupt)?;
+        let relation = CustomerRelation::try_from(relation)?;
+        let stamp = relation
+            .stamp(kind)
+            .ok_or_else(|| corrupt(format!("a change {kind} without its stamp")))?;
         Ok(RelationChange {
             sequence: head.sequence,
-            kind: head.kind.parse().map_err(corrupt)?,
-            at: head.changed_at.and_utc(),
-            by: head.changed_by,
-            relation: relation.try_into()?,
+            kind,
+            stamp,
+            relation,
         })
     }
 }
@@ -133,14 +135,11 @@ pub(super) struct NewRelationRow<'a> {
     pub created_by: &'a str,
 }
 
-/// A change as it is written: its kind, when, by whom, and the relation
-/// after it.
+/// A change as it is written: its kind and the relation after it.
 #[derive(Insertable)]
 #[diesel(table_name = customer_relation_changes)]
 pub(super) struct NewChangeRow<'a> {
     kind: &'static str,
-    changed_at: NaiveDateTime,
-    changed_by: &'a str,
     relation_id: i64,
     customer_number: i32,
     relation_type_code: &'a str,
@@ -158,26 +157,10 @@ pub(super) struct NewChangeRow<'a> {
 }
 
 impl<'a> NewChangeRow<'a> {
-    /// The change of this kind that left the relation as it is; its time
-    /// and author are the relation's own stamp for that kind.
+    /// The change of this kind that left the relation as it is.
     pub(super) fn of(kind: ChangeKind, relation: &'a CustomerRelation) -> Self {
-        let (changed_at, changed_by) = match kind {
-            ChangeKind::Created => (relation.created_at, relation.created_by.as_str()),
-            ChangeKind::Updated => relation
-                .modified
-                .as_ref()
-                .map(|s| (s.at, s.by.as_str()))
-                .expect("an updated relation has its modification stamp"),
-            ChangeKind::Deleted => relation
-                .deleted
-                .as_ref()
-                .map(|s| (s.at, s.by.as_str()))
-                .expect("a deleted relation has its deletion stamp"),
-        };
         Self {
             kind: kind.as_str(),
-            changed_at: changed_at.naive_utc(),
-            changed_by,
             relation_id: relation.id,
             customer_number: relation.customer_number,
             relation_type_code: &relation.relation_type_code,

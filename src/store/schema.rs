@@ -77,8 +77,6 @@ diesel::table! {
         id -> BigInt,
         sequence -> Nullable<BigInt>,
         kind -> Text,
-        changed_at -> Timestamp,
-        changed_by -> Text,
         relation_id -> BigInt,
         customer_number -> Integer,
         relation_type_code -> Text,

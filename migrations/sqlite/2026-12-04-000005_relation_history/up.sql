@@ -30,7 +30,8 @@ DROP INDEX customer_relations_type;
 CREATE INDEX customer_relations_type
     ON customer_relations (relation_type_code, reference, title_code);
 
--- One row per change, with the relation's values after it. `sequence` is
+-- One row per change: its kind and the relation's values after it (when
+-- and by whom is the record's own stamp for that kind). `sequence` is
 -- the change feed's position: here the row's own Id, because SQLite has one
 -- writer and so numbers its changes in commit order; AUTOINCREMENT keeps a
 -- purged sequence from being handed out again.
@@ -38,8 +39,6 @@ CREATE TABLE customer_relation_changes (
     id                 INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     sequence           BIGINT UNIQUE,
     kind               TEXT NOT NULL CHECK (kind IN ('Created', 'Updated', 'Deleted')),
-    changed_at         TIMESTAMP NOT NULL,
-    changed_by         TEXT NOT NULL,
     -- Not a foreign key: a change is written in the transaction of the write
     -- that made it, and purge erases both; a key would make every erased
     -- relation search this table.
@@ -70,8 +69,8 @@ END;
 -- The relations that exist already were created before the history began:
 -- each gets its Created change, so that the feed replays to the live state.
 INSERT INTO customer_relation_changes
-    (kind, changed_at, changed_by, relation_id, customer_number, relation_type_code, reference,
+    (kind, relation_id, customer_number, relation_type_code, reference,
      title_code, additional_value, source, version, created_at, created_by)
-SELECT 'Created', created_at, created_by, id, customer_number, relation_type_code, reference,
+SELECT 'Created', id, customer_number, relation_type_code, reference,
        title_code, additional_value, source, version, created_at, created_by
 FROM customer_relations ORDER BY id;
