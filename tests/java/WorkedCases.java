@@ -44,6 +44,9 @@ public class WorkedCases {
     ICustomerRelationService port(CustomerRelationService at, String name, String secret) {
         ICustomerRelationService port =
                 soap12 ? at.getCustomerRelationServiceSoap12() : at.getCustomerRelationServiceSoap();
+        // JAX-WS waits without end unless told: 30 s at most.
+        ((BindingProvider) port).getRequestContext().put("com.sun.xml.ws.connect.timeout", 30_000);
+        ((BindingProvider) port).getRequestContext().put("com.sun.xml.ws.request.timeout", 30_000);
         if (name != null) {
             ((BindingProvider) port).getRequestContext().put(BindingProvider.USERNAME_PROPERTY, name);
             ((BindingProvider) port).getRequestContext().put(BindingProvider.PASSWORD_PROPERTY, secret);

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 import zeep
+from zeep.transports import Transport
 from zeep.wsse.username import UsernameToken
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -99,8 +100,13 @@ def login(name="demo-admin", **token_options):
     return UsernameToken(name, DEMO_SECRETS[name], **token_options)
 
 
+def bounded_transport():
+    """zeep waits for an answer without end unless told: 30 s at most."""
+    return Transport(timeout=30, operation_timeout=30)
+
+
 def make_client(endpoint, soap12=False, wsse=None):
-    client = zeep.Client(f"{endpoint}?wsdl", wsse=wsse or login())
+    client = zeep.Client(f"{endpoint}?wsdl", wsse=wsse or login(), transport=bounded_transport())
     if soap12:
         return client.bind("CustomerRelationService", "CustomerRelationServiceSoap12")
     return client.service
@@ -112,7 +118,9 @@ def register_endpoint(endpoint):
 
 def make_register_client(endpoint, soap12=False, wsse=None):
     """A client of the register service generated from its own WSDL."""
-    client = zeep.Client(f"{register_endpoint(endpoint)}?wsdl", wsse=wsse or login())
+    client = zeep.Client(
+        f"{register_endpoint(endpoint)}?wsdl", wsse=wsse or login(), transport=bounded_transport()
+    )
     if soap12:
         return client.bind("CustomerRegisterService", "CustomerRegisterServiceSoap12")
     return client.service

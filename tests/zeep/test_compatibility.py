@@ -8,7 +8,7 @@ import pathlib
 import pytest
 import zeep
 
-from conftest import login
+from conftest import bounded_transport, login
 from test_worked_cases import run_worked_cases
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -17,7 +17,7 @@ TNS = "urn:customer-relations:v1"
 
 
 def old_client(endpoint, binding):
-    client = zeep.Client(str(OLD_WSDL), wsse=login())
+    client = zeep.Client(str(OLD_WSDL), wsse=login(), transport=bounded_transport())
     assert client.settings.strict, "zeep's default is strict"
     operations = {op.name for op in client.wsdl.bindings[f"{{{TNS}}}{binding}"].all().values()}
     assert "UpdateCustomerRelation" not in operations, "the old WSDL, without the new operations"
