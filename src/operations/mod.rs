@@ -15,8 +15,6 @@ pub mod faults;
 mod register;
 mod relations;
 
-use actix_web::web;
-
 use crate::soap::{
     DecodeError, Fault, XmlElement, XmlOut, register_wsdl_template, relation_wsdl_template,
 };
@@ -174,7 +172,7 @@ impl Operation {
     }
 
     /// Runs the operation: decodes the request, runs the rule on a database
-    /// session off the async workers (a write in a transaction of its own,
+    /// session where the store runs it (`Database::run`; a write in a transaction of its own,
     /// committed only when the rule succeeds, and confirmed only when the
     /// commit is), and returns the response element.
     pub async fn run(
@@ -185,44 +183,39 @@ impl Operation {
         let work = tracing::debug_span!("decode").in_scope(|| self.handler.prepare(element))?;
         let database = context.database.clone();
         let caller = context.caller.clone();
-        let request_id = context.request_id.clone();
+        let id = context.request_id.clone();
         let access = self.access;
         let deadline = std::time::Instant::now() + context.deadline;
         #[cfg(debug_assertions)]
         let panic_on_database = context.panic_on_database;
-        // The request's span, on the thread that does the database work.
-        let span = tracing::Span::current();
-        let blocking = web::block(move || {
-            let database_span = tracing::debug_span!(parent: &span, "database", access = ?access);
-            let _entered = database_span.clone().entered();
-            let id = request_id.clone();
-            database
-                .run(access, deadline, move |store| {
-                    // Inside the database work: for a write on SQLite, in
-                    // the group-commit writer.
-                    #[cfg(debug_assertions)]
-                    if panic_on_database {
-                        panic!("X-Test-Panic: database");
-                    }
-                    // On SQLite a write runs on the writer's thread: the
-                    // span's parent is named, not taken from the thread.
-                    tracing::debug_span!(parent: &database_span, "rule")
-                        .in_scope(|| work(store, &caller, &id))
-                })
-                .map_err(|e| server_fault(e, &request_id))?
+        let database_span = tracing::debug_span!("database", access = ?access);
+        let ran = database.run(access, deadline, {
+            let database_span = database_span.clone();
+            move |store| {
+                // Inside the database work: for a write on SQLite, in the
+                // group-commit writer.
+                #[cfg(debug_assertions)]
+                if panic_on_database {
+                    panic!("X-Test-Panic: database");
+                }
+                // On another thread the span's parent is named, not taken
+                // from the thread.
+                tracing::debug_span!(parent: &database_span, "rule")
+                    .in_scope(|| work(store, &caller, &id))
+            }
         });
         // A database that stops answering must not hold the client: past
         // the deadline the answer is a Server fault. (The work may still
         // finish; a write confirmed by nobody is what a retried create
         // finds as already there.)
-        let encode = match actix_web::rt::time::timeout(context.deadline, blocking).await {
+        let encode = match actix_web::rt::time::timeout(
+            context.deadline,
+            tracing::Instrument::instrument(ran, database_span),
+        )
+        .await
+        {
             Ok(Ok(outcome)) => outcome?,
-            Ok(Err(panicked)) => {
-                return Err(server_fault(
-                    InternalError::new(format!("the database work panicked ({panicked})")),
-                    &context.request_id,
-                ));
-            }
+            Ok(Err(error)) => return Err(server_fault(error, &context.request_id)),
             Err(_) => {
                 return Err(server_fault(
                     InternalError::new(format!(

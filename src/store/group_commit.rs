@@ -12,11 +12,12 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::sqlite::SqliteConnection;
+use tokio::sync::oneshot;
 
 use super::{DbConnection, Pooled, RelationStore, internal};
 use crate::vocabulary::InternalError;
@@ -42,7 +43,7 @@ trait Answer: Send {
     fn answer(self: Box<Self>, commit: Result<(), String>);
 }
 
-type Reply<T, E> = SyncSender<Result<Result<T, E>, InternalError>>;
+type Reply<T, E> = oneshot::Sender<Result<Result<T, E>, InternalError>>;
 
 struct Write<F, T, E> {
     work: F,
@@ -115,8 +116,9 @@ impl Writer {
     }
 
     /// Runs `work` in the next group, unless `deadline` passes first;
-    /// blocks until the group committed.
-    pub fn run<T, E>(
+    /// answers once the group committed. The caller's thread does not
+    /// block: it awaits the writer's answer.
+    pub async fn run<T, E>(
         &self,
         deadline: Instant,
         work: impl FnOnce(&mut dyn RelationStore) -> Result<T, E> + Send + 'static,
@@ -125,7 +127,7 @@ impl Writer {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (reply, answer) = mpsc::sync_channel(1);
+        let (reply, answer) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Write {
             work,
             reply,
@@ -135,12 +137,12 @@ impl Writer {
             .send(job)
             .map_err(|_| InternalError::new("the SQLite writer has stopped"))?;
         let wait = deadline.saturating_duration_since(Instant::now()) + ANSWER_GRACE;
-        match answer.recv_timeout(wait) {
-            Ok(answered) => answered,
-            Err(RecvTimeoutError::Timeout) => Err(InternalError::new(
+        match tokio::time::timeout(wait, answer).await {
+            Ok(Ok(answered)) => answered,
+            Err(_) => Err(InternalError::new(
                 "the SQLite writer did not answer by the deadline",
             )),
-            Err(RecvTimeoutError::Disconnected) => Err(InternalError::new("the write panicked")),
+            Ok(Err(_)) => Err(InternalError::new("the write panicked")),
         }
     }
 }

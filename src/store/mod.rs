@@ -18,6 +18,7 @@ mod relation_store;
 mod rows;
 mod schema;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -173,6 +174,16 @@ macro_rules! db_run {
     };
 }
 use db_run;
+
+/// A panic in a unit of work, as the error its request answers with.
+fn panicked(panic: &(dyn std::any::Any + Send)) -> InternalError {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    InternalError::new(format!("the database work panicked ({what})"))
+}
 
 fn internal(error: diesel::result::Error) -> InternalError {
     InternalError::new(error)
@@ -382,9 +393,15 @@ impl Database {
     /// requests share a transaction, each in its own savepoint, and one
     /// commit (see `group_commit`); on PostgreSQL each has its own. Work
     /// that fails is rolled back, so a refused request changes nothing.
-    /// Blocking: call it off the async workers.
     /// A write still queued at `deadline` does not run.
-    pub fn run<T, E>(
+    ///
+    /// Where the work runs (README, "Performance"): a SQLite read on the
+    /// calling thread, since SQLite answers from its page cache in
+    /// microseconds and a hop to another thread and back costs more than
+    /// the read; a SQLite write on the group-commit writer, awaited; work on
+    /// PostgreSQL, which waits on the network, on a blocking thread. A
+    /// panic in `work` is an error here, whichever thread ran it.
+    pub async fn run<T, E>(
         &self,
         access: Access,
         deadline: std::time::Instant,
@@ -394,9 +411,21 @@ impl Database {
         T: Send + 'static,
         E: Send + 'static,
     {
-        match (&self.writer, access) {
-            (Some(writer), Access::Write) => writer.run(deadline, work),
-            _ => self.session()?.run(access, work),
+        match (&self.pools, &self.writer, access) {
+            (_, Some(writer), Access::Write) => writer.run(deadline, work).await,
+            (Pools::Sqlite(_), _, Access::Read) => {
+                std::panic::catch_unwind(AssertUnwindSafe(|| self.session()?.run(access, work)))
+                    .unwrap_or_else(|panic| Err(panicked(&*panic)))
+            }
+            _ => {
+                let database = self.clone();
+                tokio::task::spawn_blocking(move || database.session()?.run(access, work))
+                    .await
+                    .unwrap_or_else(|error| match error.try_into_panic() {
+                        Ok(panic) => Err(panicked(&*panic)),
+                        Err(error) => Err(InternalError::new(error)),
+                    })
+            }
         }
     }
 

@@ -22,6 +22,7 @@ diesel::table! {
         name_key -> Text,
         zip_key -> Nullable<Text>,
         city_key -> Nullable<Text>,
+        live_relations -> Integer,
     }
 }
 

@@ -294,15 +294,23 @@ async fn live_state(app: &TestApp) -> BTreeMap<i64, Record> {
 /// The migration that added the history, undone, as on a database of the
 /// version before it.
 fn undo_history_migration(backend: &Backend) -> String {
-    let down = match backend {
-        Backend::Sqlite => {
-            include_str!("../../migrations/sqlite/2026-12-04-000005_relation_history/down.sql")
-        }
-        Backend::Postgres { .. } => {
-            include_str!("../../migrations/postgresql/2026-12-04-000005_relation_history/down.sql")
-        }
+    // The migrations after it first, newest first.
+    let downs = match backend {
+        Backend::Sqlite => [
+            include_str!("../../migrations/sqlite/2026-12-04-000006_live_relation_count/down.sql"),
+            include_str!("../../migrations/sqlite/2026-12-04-000005_relation_history/down.sql"),
+        ],
+        Backend::Postgres { .. } => [
+            include_str!(
+                "../../migrations/postgresql/2026-12-04-000006_live_relation_count/down.sql"
+            ),
+            include_str!("../../migrations/postgresql/2026-12-04-000005_relation_history/down.sql"),
+        ],
     };
-    format!("{down}\nDELETE FROM __diesel_schema_migrations WHERE version = '20261204000005';")
+    format!(
+        "{}\n{}\nDELETE FROM __diesel_schema_migrations WHERE version IN ('20261204000005', '20261204000006');",
+        downs[0], downs[1]
+    )
 }
 
 on_both_backends! {

@@ -1,0 +1,4 @@
+DROP TRIGGER customer_relations_counted_on_update;
+DROP TRIGGER customer_relations_counted_on_delete;
+DROP TRIGGER customer_relations_counted_on_insert;
+ALTER TABLE customers DROP COLUMN live_relations;
