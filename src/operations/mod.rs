@@ -14,6 +14,7 @@
 pub mod faults;
 mod register;
 mod relations;
+pub use relations::write_customer_relations;
 
 use crate::soap::{
     DecodeError, Fault, XmlElement, XmlOut, register_wsdl_template, relation_wsdl_template,

@@ -213,6 +213,18 @@ fn now() -> DateTime<Utc> {
         .expect("the current time is representable")
 }
 
+/// A customer's live relations in Id order (GetCustomerRelationsByCustomer).
+macro_rules! of_customer {
+    ($customer_number:expr) => {
+        customer_relations::table
+            .inner_join(relation_types::table)
+            .filter(customer_relations::customer_number.eq($customer_number))
+            .filter(customer_relations::deleted_at.is_null())
+            .order(customer_relations::id)
+            .select(RELATION_COLUMNS)
+    };
+}
+
 impl RelationRepository for DbConnection {
     fn insert_relation(&mut self, relation: &ValidRelation) -> Result<Inserted, InternalError> {
         let reference = relation.reference.as_stored();
@@ -257,12 +269,7 @@ impl RelationRepository for DbConnection {
         &mut self,
         customer_number: i32,
     ) -> Result<Vec<CustomerRelation>, InternalError> {
-        let rows = db_run!(self.conn(), |c| customer_relations::table
-            .inner_join(relation_types::table)
-            .filter(customer_relations::customer_number.eq(customer_number))
-            .filter(customer_relations::deleted_at.is_null())
-            .order(customer_relations::id)
-            .select(RELATION_COLUMNS)
+        let rows = db_run!(self.conn(), |c| of_customer!(customer_number)
             .load::<RelationRow>(c));
         rows.map_err(internal).and_then(all_converted)
     }
@@ -641,7 +648,8 @@ fn number_committed_changes(c: &mut PgConnection) -> Result<(), DieselError> {
 
 #[cfg(test)]
 mod tests {
-    //! The query plans of FindCustomerRelationsByReference on both backends:
+    //! The query plans of Get and FindCustomerRelationsByReference on both
+    //! backends, and the counts the triggers keep:
     //! the index on the live relations' references serves it, whichever
     //! filters the request has.
 
@@ -727,6 +735,72 @@ mod tests {
                 plan.iter().map(|r| &r.detail).collect::<Vec<_>>()
             );
         }
+    }
+
+    #[test]
+    fn a_customers_relations_are_read_by_the_customer_index_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("get.db"));
+        let database = Database::open(&url, &PoolOptions::default()).unwrap();
+        database.migrate().unwrap();
+        let mut conn = database.connection().unwrap();
+        let Conn::Sqlite(c) = conn.conn() else {
+            unreachable!("a SQLite URL")
+        };
+        c.batch_execute(SEED).unwrap();
+        let sql = sql(diesel::debug_query::<Sqlite, _>(&of_customer!(1)).to_string());
+        let plan = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load::<SqlitePlanRow>(c)
+            .unwrap();
+        let details: Vec<_> = plan.iter().map(|r| r.detail.as_str()).collect();
+        assert_eq!(
+            details,
+            [
+                "SEARCH customer_relations USING INDEX customer_relations_by_customer (customer_number=? AND deleted_at=?)",
+                "SEARCH relation_types USING INDEX sqlite_autoindex_relation_types_1 (code=?)",
+            ],
+            "{sql}"
+        );
+    }
+
+    #[test]
+    #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
+    fn a_customers_relations_are_read_by_the_customer_index_on_postgres() {
+        on_a_scratch_postgres_database("get_plan", |database| {
+            let mut conn = database.connection().unwrap();
+            let Conn::Postgres(c) = conn.conn() else {
+                unreachable!("a PostgreSQL URL")
+            };
+            c.batch_execute(SEED).unwrap();
+            // Another 5,000 customers with a relation each, so that one
+            // customer's are few among many, as in a real register.
+            c.batch_execute(
+                "INSERT INTO customers (customer_number, name, validity, name_key)
+                     SELECT i, 'Other', 'Valid', 'other' FROM generate_series(2, 5001) AS i;
+                 INSERT INTO customer_relations (customer_number, relation_type_code, reference, created_at, created_by)
+                     SELECT i, 'SSO', 'other-' || i, '2026-01-01 00:00:00', 'plan' FROM generate_series(2, 5001) AS i;
+                 ANALYZE;",
+            )
+            .unwrap();
+            let sql = sql(diesel::debug_query::<Pg, _>(&of_customer!(4711)).to_string());
+            c.batch_execute(&format!("PREPARE get AS {sql}")).unwrap();
+            let plan = diesel::sql_query("EXPLAIN EXECUTE get(4711)")
+                .load::<PostgresPlanRow>(c)
+                .unwrap();
+            // Either index that leads with the customer will do (the
+            // planner takes the live relations' identity index, as small).
+            let lines: Vec<_> = plan.iter().map(|r| r.line.as_str()).collect();
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains("Index Cond: (customer_number = 4711)"))
+                    && !lines
+                        .iter()
+                        .any(|l| l.contains("Seq Scan on customer_relations")),
+                "{sql}: {:#?}",
+                plan.iter().map(|r| &r.line).collect::<Vec<_>>()
+            );
+        });
     }
 
     #[derive(QueryableByName, Debug, PartialEq)]

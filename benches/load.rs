@@ -1,0 +1,882 @@
+//! The load benchmark behind the README's "Performance" table:
+//!
+//!   cargo bench --bench load [-- --seconds 5] [--postgres URL | --no-postgres] [--skip-scale]
+//!
+//! Cargo builds the release server; this program seeds a fresh database,
+//! starts the server on it and drives it over loopback with the load
+//! generator below, for each workload (Get of a customer with 5 relations,
+//! Create with references no other request uses, a 90/10 Get/Create mix,
+//! FindCustomerRelationsByReference) on SQLite and on PostgreSQL, at 8 and
+//! at 64 connections. Each cell is two runs: one as fast as the server
+//! answers (the maximum), then one at a fixed rate of 70 % of that maximum,
+//! whose latencies are measured from when each request was due whenever its
+//! connection was still waiting for the previous answer then, so that a
+//! queue in the server cannot hide (no coordinated omission); a request
+//! whose connection was free is measured from when it was sent, since the
+//! generator's timer fires up to a millisecond late. The server's
+//! peak resident memory is read from /proc for each run.
+//!
+//! The ceiling: the same generator against a minimal actix-web server (this
+//! program started with `ceiling`) that answers every POST with the
+//! byte-identical Get response; every Get figure is also given as a share
+//! of it. Then the cost of the request log (the server with
+//! `RUST_LOG=warn`), and Get and Find with 10 thousand and with 1 million
+//! relations in the database.
+//!
+//! The table goes to stdout and to `target/bench/load.md`.
+//!
+//! The generator is one thread, as `wrk -t1` is: one tokio task per
+//! connection, HTTP/1.1 with keep-alive, each request's bytes written at
+//! once and its answer read to the end of its Content-Length. An answer
+//! other than 200 counts as an error and is shown; a Create that was
+//! refused as a duplicate would measure the fault path, so the references
+//! carry the run's name, the connection and a counter.
+
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const PATH: &str = "/CustomerRelationService";
+const NAMESPACE: &str = "urn:customer-relations:v1";
+/// HTTP Basic of the demo clients (README, "Security").
+const READER: &str = "Basic ZGVtby1yZWFkZXI6ZGVtby1yZWFkZXItc2VjcmV0";
+const BUS: &str = "Basic ZGVtby1idXM6ZGVtby1idXMtc2VjcmV0";
+/// The customer whose 5 relations every Get reads.
+const GET_CUSTOMER: i32 = 1001;
+/// Creates go to these customers in turn (seeded with the scale data), so
+/// that no customer's bound is reached and PostgreSQL's writers do not all
+/// queue for one customer's row.
+const CREATE_CUSTOMERS: std::ops::Range<i32> = 100_000..102_000;
+/// What the share of the maximum is for the latency runs.
+const FIXED_SHARE: f64 = 0.7;
+
+fn envelope(body: &str) -> String {
+    format!(
+        r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>{body}</s:Body></s:Envelope>"#
+    )
+}
+
+fn get_body() -> String {
+    envelope(&format!(
+        r#"<GetCustomerRelationsByCustomer xmlns="{NAMESPACE}"><CustomerNumber>{GET_CUSTOMER}</CustomerNumber></GetCustomerRelationsByCustomer>"#
+    ))
+}
+
+fn find_body(reference: &str) -> String {
+    envelope(&format!(
+        r#"<FindCustomerRelationsByReference xmlns="{NAMESPACE}"><Reference>{reference}</Reference><RelationTypeCode>FACEBOOK</RelationTypeCode></FindCustomerRelationsByReference>"#
+    ))
+}
+
+fn create_body(customer: i32, reference: &str) -> String {
+    envelope(&format!(
+        r#"<CreateCustomerRelation xmlns="{NAMESPACE}"><CustomerRelation><CustomerNumber>{customer}</CustomerNumber><RelationTypeCode>FACEBOOK</RelationTypeCode><Reference>{reference}</Reference></CustomerRelation></CreateCustomerRelation>"#
+    ))
+}
+
+fn http_request(authorization: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml; charset=utf-8\r\nAuthorization: {authorization}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// What a run sends.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Workload {
+    Get,
+    Create,
+    /// Nine Gets, then a Create, on each connection.
+    Mix,
+    Find,
+}
+
+impl Workload {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Get => "Get (5 relations)",
+            Self::Create => "Create",
+            Self::Mix => "90% Get / 10% Create",
+            Self::Find => "Find by reference",
+        }
+    }
+}
+
+/// Builds the requests of one connection; `label` makes Create's
+/// references unique across runs.
+struct Requests {
+    workload: Workload,
+    label: String,
+    connection: usize,
+    sent: u64,
+    get: Vec<u8>,
+    find: Vec<u8>,
+}
+
+impl Requests {
+    fn new(workload: Workload, label: &str, connection: usize, find_reference: &str) -> Self {
+        Self {
+            workload,
+            label: label.to_owned(),
+            connection,
+            sent: 0,
+            get: http_request(READER, &get_body()),
+            find: http_request(READER, &find_body(find_reference)),
+        }
+    }
+
+    fn create(&self) -> Vec<u8> {
+        let span = (CREATE_CUSTOMERS.end - CREATE_CUSTOMERS.start) as u64;
+        let customer =
+            CREATE_CUSTOMERS.start + ((self.sent * 64 + self.connection as u64) % span) as i32;
+        let reference = format!("{}-c{}-{}", self.label, self.connection, self.sent);
+        http_request(BUS, &create_body(customer, &reference))
+    }
+
+    fn next(&mut self) -> std::borrow::Cow<'_, [u8]> {
+        self.sent += 1;
+        match self.workload {
+            Workload::Get => (&self.get[..]).into(),
+            Workload::Find => (&self.find[..]).into(),
+            Workload::Create => self.create().into(),
+            Workload::Mix if self.sent.is_multiple_of(10) => self.create().into(),
+            Workload::Mix => (&self.get[..]).into(),
+        }
+    }
+}
+
+/// One connection's results.
+#[derive(Default)]
+struct Tally {
+    /// Microseconds, of every answer that was a 200.
+    latencies: Vec<u32>,
+    errors: u64,
+    /// The first answer that was not a 200, to show.
+    first_error: Option<String>,
+}
+
+/// Reads one HTTP/1.1 answer; its status, and its body if it is not 200.
+async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<(u16, Vec<u8>)> {
+    buf.clear();
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(std::io::Error::other)?;
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .ok_or_else(|| std::io::Error::other("no Content-Length"))?;
+    while buf.len() < head_end + length {
+        let mut chunk = [0u8; 16 * 1024];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = if status == 200 {
+        Vec::new()
+    } else {
+        buf[head_end..head_end + length].to_vec()
+    };
+    Ok((status, body))
+}
+
+/// Drives one connection until `stop`: as fast as answers come, or, with
+/// a schedule (first due time, interval), one request per interval with
+/// its latency counted from when it was due.
+async fn drive(
+    address: SocketAddr,
+    mut requests: Requests,
+    stop: Instant,
+    schedule: Option<(Instant, Duration)>,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut stream: Option<TcpStream> = None;
+    let mut buf = Vec::with_capacity(16 * 1024);
+    let mut n: u32 = 0;
+    loop {
+        // When the latency is counted from: with a schedule, from when the
+        // request was due if the connection was still busy then (the
+        // server's queue), else from when it was sent (the timer fires up
+        // to a millisecond late, and that is the generator's delay, not the
+        // server's).
+        let (due, counted_from) = match schedule {
+            Some((first, interval)) => {
+                let due = first + interval * n;
+                n += 1;
+                if due >= stop {
+                    break;
+                }
+                let free = Instant::now();
+                tokio::time::sleep_until(due.into()).await;
+                (due, if free < due { Instant::now() } else { due })
+            }
+            None => (Instant::now(), Instant::now()),
+        };
+        if due >= stop {
+            break;
+        }
+        if stream.is_none() {
+            match TcpStream::connect(address).await {
+                Ok(s) => {
+                    s.set_nodelay(true).ok();
+                    stream = Some(s);
+                }
+                Err(e) => {
+                    tally.errors += 1;
+                    tally.first_error.get_or_insert(format!("connect: {e}"));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            }
+        }
+        let s = stream.as_mut().expect("connected");
+        let request = requests.next();
+        let answered = match s.write_all(&request).await {
+            Ok(()) => read_answer(s, &mut buf).await,
+            Err(e) => Err(e),
+        };
+        match answered {
+            Ok((200, _)) => {
+                let took = counted_from.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                tally.latencies.push(took);
+            }
+            Ok((status, body)) => {
+                tally.errors += 1;
+                tally.first_error.get_or_insert_with(|| {
+                    format!(
+                        "{status}: {}",
+                        String::from_utf8_lossy(&body)
+                            .chars()
+                            .take(300)
+                            .collect::<String>()
+                    )
+                });
+            }
+            Err(e) => {
+                tally.errors += 1;
+                tally.first_error.get_or_insert(format!("{e}"));
+                stream = None;
+            }
+        }
+    }
+    tally
+}
+
+/// What one run measured.
+struct Run {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    p999: Duration,
+    errors: u64,
+    first_error: Option<String>,
+    peak_rss_kib: Option<u64>,
+}
+
+fn percentile(sorted: &[u32], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let at = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    Duration::from_micros(u64::from(sorted[at]))
+}
+
+/// One run of `seconds` against `address` with `connections`; at a fixed
+/// total `rate` if one is given.
+fn run(
+    target: &Target,
+    workload: Workload,
+    label: &str,
+    connections: usize,
+    seconds: f64,
+    rate: Option<f64>,
+) -> Run {
+    target.reset_peak_rss();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (tallies, elapsed) = runtime.block_on(async {
+        let start = Instant::now();
+        let stop = start + Duration::from_secs_f64(seconds);
+        let mut tasks = Vec::with_capacity(connections);
+        for connection in 0..connections {
+            let requests = Requests::new(workload, label, connection, &target.find_reference);
+            let schedule = rate.map(|rate| {
+                // Each connection sends rate / connections per second, the
+                // connections' schedules spread evenly over one interval.
+                let interval = Duration::from_secs_f64(connections as f64 / rate);
+                (
+                    start + interval.mul_f64(connection as f64 / connections as f64),
+                    interval,
+                )
+            });
+            tasks.push(tokio::spawn(drive(
+                target.address,
+                requests,
+                stop,
+                schedule,
+            )));
+        }
+        let mut tallies = Vec::with_capacity(connections);
+        for task in tasks {
+            tallies.push(task.await.expect("a connection's task"));
+        }
+        (tallies, start.elapsed().as_secs_f64())
+    });
+    let mut latencies: Vec<u32> = tallies
+        .iter()
+        .flat_map(|t| t.latencies.iter().copied())
+        .collect();
+    latencies.sort_unstable();
+    Run {
+        rate: latencies.len() as f64 / elapsed,
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+        p999: percentile(&latencies, 0.999),
+        errors: tallies.iter().map(|t| t.errors).sum(),
+        first_error: tallies.iter().find_map(|t| t.first_error.clone()),
+        peak_rss_kib: target.peak_rss_kib(),
+    }
+}
+
+/// A server under test: its address and process.
+struct Target {
+    address: SocketAddr,
+    child: Child,
+    find_reference: String,
+}
+
+impl Target {
+    fn reset_peak_rss(&self) {
+        // Writing 5 to clear_refs resets the peak resident set size
+        // (proc(5)), so that each run reports its own.
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    }
+
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_until_listening(address: SocketAddr, child: &mut Child) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        if std::net::TcpStream::connect(address).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the server exited before listening: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("nothing listens on {address} after 60 s");
+}
+
+/// Starts the release server on `database` with the demo data.
+fn serve(database: &str, log: bool, work: &Path) -> Target {
+    let port = free_port();
+    let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let log_file =
+        std::fs::File::create(work.join(format!("server-{port}.log"))).expect("a log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_customer-relations"))
+        .args([
+            "serve",
+            "--demo",
+            "--bind",
+            &address.to_string(),
+            "--database",
+            database,
+        ])
+        .env("RUST_LOG", if log { "info" } else { "warn" })
+        .env_remove("DATABASE_URL")
+        .env_remove("CR_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .expect("the server starts");
+    wait_until_listening(address, &mut child);
+    Target {
+        address,
+        child,
+        // A reference of customer 100,000 (see `seed_relations`).
+        find_reference: "scale-500003".into(),
+    }
+}
+
+/// Starts this program as the ceiling server, answering with `body`.
+fn ceiling(body: &[u8], work: &Path) -> Target {
+    let file = work.join("ceiling-body.xml");
+    std::fs::write(&file, body).expect("the ceiling's body");
+    let port = free_port();
+    let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut child = Command::new(std::env::current_exe().expect("this program"))
+        .args(["ceiling", &address.to_string()])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the ceiling starts");
+    wait_until_listening(address, &mut child);
+    Target {
+        address,
+        child,
+        find_reference: String::new(),
+    }
+}
+
+/// The ceiling server: every POST answered with the same bytes.
+fn serve_ceiling(address: &str, body_file: &Path) -> std::io::Result<()> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let body = web::Bytes::from(std::fs::read(body_file)?);
+    actix_web::rt::System::new().block_on(
+        HttpServer::new(move || {
+            let body = body.clone();
+            // The request's body is read, as the service reads it: actix
+            // closes a connection whose request body was left unread.
+            App::new().default_service(web::to(move |_request: web::Bytes| {
+                let body = body.clone();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("text/xml; charset=utf-8")
+                        .body(body)
+                }
+            }))
+        })
+        .bind(address)?
+        .run(),
+    )
+}
+
+/// A SOAP call outside the measurement (seeding); the answer's body.
+fn call(address: SocketAddr, authorization: &str, body: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(address).expect("the server answers");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("a timeout");
+    let mut request = http_request(authorization, body);
+    // Close after the answer, so that reading to the end is reading it all.
+    let at = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    request.splice(at..at, b"\r\nConnection: close".iter().copied());
+    stream.write_all(&request).expect("the request is sent");
+    let mut answer = Vec::new();
+    std::io::Read::read_to_end(&mut stream, &mut answer).expect("the answer");
+    let text = String::from_utf8(answer).expect("UTF-8");
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+    body.to_owned()
+}
+
+/// A backend's database: its URL for the server and a connection to seed it.
+enum Backend {
+    Sqlite(PathBuf),
+    Postgres { admin: String, name: String },
+}
+
+impl Backend {
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "SQLite",
+            Self::Postgres { .. } => "PostgreSQL",
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres { admin, name } => {
+                format!(
+                    "{}/{name}",
+                    admin.rsplit_once('/').expect("a URL with a database").0
+                )
+            }
+        }
+    }
+
+    fn execute(&self, sql: &str) {
+        match self {
+            Self::Sqlite(path) => {
+                let mut c = SqliteConnection::establish(&path.to_string_lossy()).expect("SQLite");
+                c.batch_execute("PRAGMA busy_timeout = 30000").unwrap();
+                c.batch_execute(sql).expect("the seed");
+            }
+            Self::Postgres { .. } => {
+                let mut c = PgConnection::establish(&self.url()).expect("PostgreSQL");
+                c.batch_execute(sql).expect("the seed");
+            }
+        }
+    }
+
+    /// Customers `from..to`, with 5 FACEBOOK relations each, references
+    /// `scale-N`; ANALYZE after, as a running database would have.
+    fn seed_relations(&self, from: i32, to: i32) {
+        let numbers = match self {
+            Self::Sqlite(_) => format!(
+                "WITH RECURSIVE n(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM n WHERE i < {}) SELECT i FROM n",
+                to - 1
+            ),
+            Self::Postgres { .. } => {
+                format!("SELECT i FROM generate_series({from}, {}) AS i", to - 1)
+            }
+        };
+        self.execute(&format!(
+            "INSERT INTO customers (customer_number, name, validity, name_key)
+                 SELECT i, 'Scale ' || i, 'Valid', 'scale ' || i FROM ({numbers}) AS s;
+             INSERT INTO customer_relations (customer_number, relation_type_code, reference, created_at, created_by)
+                 SELECT i, 'FACEBOOK', 'scale-' || (i * 5 + k), '2026-01-01 00:00:00', 'bench'
+                 FROM ({numbers}) AS s, (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) AS ks;
+             ANALYZE;"
+        ));
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin, name } = self
+            && let Ok(mut c) = PgConnection::establish(admin)
+        {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+struct Options {
+    seconds: f64,
+    postgres: Option<String>,
+    scale: bool,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        seconds: 5.0,
+        postgres: Some(
+            std::env::var("TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+        ),
+        scale: true,
+    };
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                options.seconds = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .expect("--seconds N")
+            }
+            "--postgres" => options.postgres = Some(args.next().expect("--postgres URL")),
+            "--no-postgres" => options.postgres = None,
+            "--skip-scale" => options.scale = false,
+            other => {
+                panic!("unknown argument {other}: see the comment at the top of benches/load.rs")
+            }
+        }
+    }
+    options
+}
+
+/// The report, written as it grows.
+struct Report {
+    lines: Vec<String>,
+    file: PathBuf,
+}
+
+impl Report {
+    fn line(&mut self, line: String) {
+        println!("{line}");
+        self.lines.push(line);
+        std::fs::write(&self.file, self.lines.join("\n") + "\n").expect("the report");
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("?".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
+}
+
+/// Maximum, then 70 % of it: one row of the table.
+fn cell(
+    report: &mut Report,
+    target: &Target,
+    backend: &str,
+    workload: Workload,
+    connections: usize,
+    seconds: f64,
+    ceiling: Option<f64>,
+) -> Run {
+    let label = format!("{}-{}-{}", backend, connections, std::process::id());
+    let max = run(
+        target,
+        workload,
+        &format!("{label}-max-{workload:?}"),
+        connections,
+        seconds,
+        None,
+    );
+    let fixed = run(
+        target,
+        workload,
+        &format!("{label}-fixed-{workload:?}"),
+        connections,
+        seconds,
+        Some(max.rate * FIXED_SHARE),
+    );
+    let share = match (workload, ceiling) {
+        (Workload::Get, Some(c)) => format!("{:.0} %", 100.0 * max.rate / c),
+        _ => "".into(),
+    };
+    let errors = max.errors + fixed.errors;
+    report.line(format!(
+        "| {backend} | {} | {connections} | {:.0}/s | {share} | {:.0}/s | {} | {} | {} | {} | {} |",
+        workload.name(),
+        max.rate,
+        fixed.rate,
+        ms(fixed.p50),
+        ms(fixed.p99),
+        ms(fixed.p999),
+        mib(max.peak_rss_kib.max(fixed.peak_rss_kib)),
+        errors,
+    ));
+    if let Some(error) = max.first_error.as_ref().or(fixed.first_error.as_ref()) {
+        report.line(format!(
+            "<!-- first error: {} -->",
+            error.replace("--", "- -")
+        ));
+    }
+    max
+}
+
+const HEADER: [&str; 2] = [
+    "| backend | workload | connections | maximum | of the ceiling | at 70 % | p50 | p99 | p99.9 | peak memory | errors |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("ceiling") {
+        serve_ceiling(&args[2], Path::new(&args[3])).expect("the ceiling serves");
+        return;
+    }
+    let options = options();
+    let seconds = options.seconds;
+    let work = tempfile::tempdir().expect("a work folder");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&out).expect("target/bench");
+    let mut report = Report {
+        lines: Vec::new(),
+        file: out.join("load.md"),
+    };
+    report.line(format!(
+        "Release build, {} CPUs, {seconds} s per run, one generator thread on the same machine; latencies at 70 % of each maximum, from when each request was due.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    ));
+    for line in HEADER {
+        report.line(line.into());
+    }
+
+    let mut backends = vec![Backend::Sqlite(work.path().join("bench.db"))];
+    if let Some(admin) = &options.postgres {
+        match PgConnection::establish(admin) {
+            Ok(mut c) => {
+                let name = format!("cr_bench_{}", std::process::id());
+                // One statement each: neither may run in a transaction.
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .expect("no bench database left");
+                c.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("a bench database");
+                backends.push(Backend::Postgres {
+                    admin: admin.clone(),
+                    name,
+                });
+            }
+            Err(e) => report.line(format!("<!-- PostgreSQL not run: {e} -->")),
+        }
+    }
+
+    let mut ceiling_rate: Option<f64> = None;
+    let mut scale_rows = Vec::new();
+    let mut log_rows = Vec::new();
+    for backend in &backends {
+        let name = backend.label();
+        let target = serve(&backend.url(), true, work.path());
+        for n in 1..=5 {
+            call(
+                target.address,
+                BUS,
+                &create_body(GET_CUSTOMER, &format!("seed-{n}")),
+            );
+        }
+        // 2,000 customers with 5 relations each: 10 thousand relations.
+        backend.seed_relations(100_000, 102_000);
+        let get_answer = call(target.address, READER, &get_body());
+        assert_eq!(
+            get_answer.matches("<CustomerRelation>").count(),
+            5,
+            "{get_answer}"
+        );
+        // Warm up: caches, pools, statements.
+        run(&target, Workload::Get, "warm", 8, 1.0, None);
+
+        // The ceiling, once, with the first backend's Get answer.
+        if ceiling_rate.is_none() {
+            let ceiling = ceiling(get_answer.as_bytes(), work.path());
+            for connections in [8, 64] {
+                let max = cell(
+                    &mut report,
+                    &ceiling,
+                    "ceiling",
+                    Workload::Get,
+                    connections,
+                    seconds,
+                    None,
+                );
+                ceiling_rate = Some(ceiling_rate.unwrap_or(0.0).max(max.rate));
+            }
+        }
+
+        for workload in [
+            Workload::Get,
+            Workload::Create,
+            Workload::Mix,
+            Workload::Find,
+        ] {
+            for connections in [8, 64] {
+                cell(
+                    &mut report,
+                    &target,
+                    name,
+                    workload,
+                    connections,
+                    seconds,
+                    ceiling_rate,
+                );
+            }
+        }
+
+        // The request log's cost: the same Get, logging warnings only.
+        drop(target);
+        let quiet = serve(&backend.url(), false, work.path());
+        run(&quiet, Workload::Get, "warm", 8, 1.0, None);
+        let without = run(&quiet, Workload::Get, "nolog", 64, seconds, None);
+        drop(quiet);
+        let target = serve(&backend.url(), true, work.path());
+        run(&target, Workload::Get, "warm", 8, 1.0, None);
+        let with = run(&target, Workload::Get, "log", 64, seconds, None);
+        log_rows.push(format!(
+            "| {name} | {:.0}/s | {:.0}/s | {:.1} % |",
+            with.rate,
+            without.rate,
+            100.0 * (1.0 - with.rate / without.rate)
+        ));
+
+        if options.scale {
+            let mut small = Vec::new();
+            for workload in [Workload::Get, Workload::Find] {
+                let max = run(&target, workload, "scale-small", 64, seconds, None);
+                let fixed = run(
+                    &target,
+                    workload,
+                    "scale-small",
+                    64,
+                    seconds,
+                    Some(max.rate * FIXED_SHARE),
+                );
+                small.push((max, fixed));
+            }
+            // Up to 1 million: 198,000 more customers with 5 each.
+            let seeding = Instant::now();
+            backend.seed_relations(102_000, 300_000);
+            let seeded = seeding.elapsed().as_secs_f64();
+            run(&target, Workload::Get, "warm", 8, 1.0, None);
+            for (workload, (small_max, small_fixed)) in
+                [Workload::Get, Workload::Find].into_iter().zip(small)
+            {
+                let max = run(&target, workload, "scale-large", 64, seconds, None);
+                let fixed = run(
+                    &target,
+                    workload,
+                    "scale-large",
+                    64,
+                    seconds,
+                    Some(max.rate * FIXED_SHARE),
+                );
+                scale_rows.push(format!(
+                    "| {name} | {} | {:.0}/s, p99 {} | {:.0}/s, p99 {} | {:.2} | {:.0} s |",
+                    workload.name(),
+                    small_max.rate,
+                    ms(small_fixed.p99),
+                    max.rate,
+                    ms(fixed.p99),
+                    small_max.rate / max.rate,
+                    seeded,
+                ));
+            }
+        }
+        drop(target);
+    }
+
+    report.line(String::new());
+    report.line("Request log: Get at 64 connections with the log (`RUST_LOG=info`, the default) and without (`RUST_LOG=warn`).\n".into());
+    report.line("| backend | with the log | without | cost |".into());
+    report.line("|---|---|---|---|".into());
+    for row in log_rows {
+        report.line(row);
+    }
+    if options.scale {
+        report.line(String::new());
+        report.line("Scale: 64 connections; the maximum, and the p99 at 70 % of it, with 10 thousand and with 1 million relations in the database; the ratio of the maxima; how long the 990 thousand took to insert.\n".into());
+        report.line("| backend | workload | 10 thousand | 1 million | ratio | seeding |".into());
+        report.line("|---|---|---|---|---|---|".into());
+        for row in scale_rows {
+            report.line(row);
+        }
+    }
+    eprintln!("written to {}", report.file.display());
+}
