@@ -346,6 +346,10 @@ impl Database {
                         .error_handler(Box::new(QuietErrors(reachable.clone())))
                         // One more, which the writer keeps.
                         .max_size(options.max_size + 1)
+                        // A connection to a file does not break as one over
+                        // a network does: checking it with a query on each
+                        // checkout cost a statement per request.
+                        .test_on_check_out(false)
                         .connection_timeout(options.connection_timeout)
                         .connection_customizer(setup())
                         .build(manager)?,
