@@ -370,7 +370,8 @@ fn run(
 /// A server under test: its address and process.
 struct Target {
     address: SocketAddr,
-    child: Child,
+    /// The server's process, if this program started it.
+    child: Option<Child>,
     find_reference: String,
 }
 
@@ -378,11 +379,14 @@ impl Target {
     fn reset_peak_rss(&self) {
         // Writing 5 to clear_refs resets the peak resident set size
         // (proc(5)), so that each run reports its own.
-        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+        if let Some(child) = &self.child {
+            let _ = std::fs::write(format!("/proc/{}/clear_refs", child.id()), "5");
+        }
     }
 
     fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -392,8 +396,10 @@ impl Target {
 
 impl Drop for Target {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -443,7 +449,7 @@ fn serve(database: &str, log: bool, work: &Path) -> Target {
     wait_until_listening(address, &mut child);
     Target {
         address,
-        child,
+        child: Some(child),
         // A reference of customer 100,000 (see `seed_relations`).
         find_reference: "scale-500003".into(),
     }
@@ -464,9 +470,48 @@ fn ceiling(body: &[u8], work: &Path) -> Target {
     wait_until_listening(address, &mut child);
     Target {
         address,
-        child,
+        child: Some(child),
         find_reference: String::new(),
     }
+}
+
+/// `drive ADDRESS WORKLOAD CONNECTIONS SECONDS [RATE]`: one run against a
+/// server that is already running (seeded as `main` seeds it), printed.
+fn drive_one(args: &[String]) {
+    let [address, workload, connections, seconds, rest @ ..] = args else {
+        panic!("drive ADDRESS get|create|mix|find CONNECTIONS SECONDS [RATE]");
+    };
+    let workload = match workload.as_str() {
+        "get" => Workload::Get,
+        "create" => Workload::Create,
+        "mix" => Workload::Mix,
+        "find" => Workload::Find,
+        other => panic!("no workload {other}"),
+    };
+    let target = Target {
+        address: address.parse().expect("ADDRESS: host:port"),
+        child: None,
+        find_reference: "scale-500003".into(),
+    };
+    let label = format!("drive-{}", std::process::id());
+    let outcome = run(
+        &target,
+        workload,
+        &label,
+        connections.parse().expect("CONNECTIONS"),
+        seconds.parse().expect("SECONDS"),
+        rest.first().map(|r| r.parse().expect("RATE")),
+    );
+    println!(
+        "{}: {:.0}/s, p50 {}, p99 {}, p99.9 {}, errors {} {}",
+        workload.name(),
+        outcome.rate,
+        ms(outcome.p50),
+        ms(outcome.p99),
+        ms(outcome.p999),
+        outcome.errors,
+        outcome.first_error.unwrap_or_default()
+    );
 }
 
 /// The ceiling server: every POST answered with the same bytes.
@@ -702,6 +747,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("ceiling") {
         serve_ceiling(&args[2], Path::new(&args[3])).expect("the ceiling serves");
+        return;
+    }
+    if args.get(1).map(String::as_str) == Some("drive") {
+        drive_one(&args[2..]);
         return;
     }
     let options = options();

@@ -617,6 +617,31 @@ mod tests {
             .synchronous
     }
 
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+
+    /// With STAT4, a statement is prepared again whenever a value bound to
+    /// a sampled column changes, once ANALYZE has run: every request would
+    /// parse its SQL anew (`.cargo/config.toml` builds SQLite without it).
+    #[test]
+    fn the_bundled_sqlite_keeps_no_samples_that_make_statements_prepare_again() {
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut c)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(
+            options.iter().any(|o| o.starts_with("THREADSAFE")),
+            "{options:?}"
+        );
+        assert!(!options.iter().any(|o| o.contains("STAT4")), "{options:?}");
+    }
+
     #[test]
     fn sqlite_confirms_a_write_once_the_disk_has_it_unless_told_otherwise() {
         assert_eq!(synchronous(&PoolOptions::default()), 2, "FULL");
