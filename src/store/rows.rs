@@ -123,7 +123,9 @@ impl TryFrom<(ChangeHead, RelationRow)> for RelationChange {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = customer_relations)]
+// None is NULL, not DEFAULT: one SQL text whatever is given, so that the
+// statement is prepared once per connection and reused.
+#[diesel(table_name = customer_relations, treat_none_as_default_value = false)]
 pub(super) struct NewRelationRow<'a> {
     pub customer_number: i32,
     pub relation_type_code: &'a str,
@@ -137,7 +139,9 @@ pub(super) struct NewRelationRow<'a> {
 
 /// A change as it is written: its kind and the relation after it.
 #[derive(Insertable)]
-#[diesel(table_name = customer_relation_changes)]
+// None is NULL, not DEFAULT: one SQL text whatever is given, so that the
+// statement is prepared once per connection and reused.
+#[diesel(table_name = customer_relation_changes, treat_none_as_default_value = false)]
 pub(super) struct NewChangeRow<'a> {
     kind: &'static str,
     relation_id: i64,
