@@ -196,7 +196,7 @@ mod tests {
         let key: String = customers::table
             .find(7)
             .select(customers::name_key)
-            .first(&mut conn)
+            .get_result(&mut conn)
             .unwrap();
         assert_eq!(
             key, "åse ødegård",

@@ -503,7 +503,7 @@ impl Database {
         let mut conn = self.connection().map_err(|e| failing(&e))?;
         db_run!(conn.conn(), |c| relation_types::table
             .select(relation_types::code)
-            .first::<String>(c)
+            .get_result::<String>(c)
             .optional()
             .map(drop))
         .map_err(|e| failing(&e))?;
@@ -520,7 +520,7 @@ impl Database {
         let mut conn = self.connection().map_err(InternalError::new)?;
         db_run!(conn.conn(), |c| relation_types::table
             .select(relation_types::code)
-            .first::<String>(c)
+            .get_result::<String>(c)
             .optional()
             .map(drop))
         .map_err(InternalError::new)

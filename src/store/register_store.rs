@@ -177,7 +177,7 @@ impl RegisterRepository for DbConnection {
         let row = db_run!(self.conn(), |c| titles::table
             .find(code)
             .select((titles::code, titles::name, titles::validity))
-            .first::<TitleRow>(c)
+            .get_result::<TitleRow>(c)
             .optional());
         row.map_err(internal).and_then(converted)
     }
@@ -263,7 +263,7 @@ impl RegisterRepository for DbConnection {
         let row = db_run!(self.conn(), |c| customers::table
             .find(customer_number)
             .select(CUSTOMER_COLUMNS)
-            .first::<CustomerRow>(c)
+            .get_result::<CustomerRow>(c)
             .optional());
         row.map_err(internal).and_then(converted)
     }
@@ -331,7 +331,7 @@ impl RegisterRepository for DbConnection {
                 let existing = db_run!(self.conn(), |c| subscriptions::table
                     .select(subscriptions::id)
                     .filter(same)
-                    .first::<i64>(c))
+                    .get_result::<i64>(c))
                 .map_err(internal)?;
                 Ok(Insert::Duplicate(existing.to_string()))
             }
@@ -344,7 +344,7 @@ impl RegisterRepository for DbConnection {
     fn subscription(&mut self, id: i64) -> Result<Option<Subscription>, InternalError> {
         let row = db_run!(self.conn(), |c| subscriptions::table
             .find(id)
-            .first::<SubscriptionRow>(c)
+            .get_result::<SubscriptionRow>(c)
             .optional());
         row.map(|row| row.map(Subscription::from)).map_err(internal)
     }
@@ -429,7 +429,7 @@ impl RegisterRepository for DbConnection {
     fn user(&mut self, email: &str) -> Result<Option<User>, InternalError> {
         let row = db_run!(self.conn(), |c| users::table
             .find(email)
-            .first::<UserRow>(c)
+            .get_result::<UserRow>(c)
             .optional());
         row.map_err(internal).and_then(converted)
     }
@@ -444,7 +444,7 @@ impl DbConnection {
     ) -> Result<Guarded<RelationType>, InternalError> {
         let found = db_run!(self.conn(), |c| relation_types::table
             .find(code)
-            .first::<RelationTypeRow>(c)
+            .get_result::<RelationTypeRow>(c)
             .optional())
         .map_err(internal)?;
         let Some(found) = found else {
@@ -473,7 +473,7 @@ impl DbConnection {
         db_run!(self.conn(), |c| c.assignment_transaction(|c| {
             let highest = customers::table
                 .select(max(customers::customer_number))
-                .first::<Option<i32>>(c)?
+                .get_result::<Option<i32>>(c)?
                 .unwrap_or(0);
             let Some(number) = highest.checked_add(1) else {
                 return Ok(None);

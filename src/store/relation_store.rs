@@ -81,7 +81,7 @@ impl RelationTypes for DbConnection {
     fn relation_type(&mut self, code: &str) -> Result<Option<RelationType>, InternalError> {
         let row = db_run!(self.conn(), |c| relation_types::table
             .find(code)
-            .first::<RelationTypeRow>(c)
+            .get_result::<RelationTypeRow>(c)
             .optional());
         row.map_err(internal).and_then(converted)
     }
@@ -98,7 +98,7 @@ impl CustomerDirectory for DbConnection {
         let validity = db_run!(self.conn(), |c| customers::table
             .find(customer_number)
             .select(customers::validity)
-            .first::<String>(c)
+            .get_result::<String>(c)
             .optional())
         .map_err(internal)?;
         validity
@@ -283,7 +283,7 @@ impl RelationRepository for DbConnection {
                 .find(id)
                 .select(customer_relations::id)
                 .for_update()
-                .first::<i64>(c)
+                .get_result::<i64>(c)
                 .optional()
                 .map_err(internal)?;
         }
@@ -291,7 +291,7 @@ impl RelationRepository for DbConnection {
             .inner_join(relation_types::table)
             .filter(customer_relations::id.eq(id))
             .select(RELATION_COLUMNS)
-            .first::<RelationRow>(c)
+            .get_result::<RelationRow>(c)
             .optional());
         row.map_err(internal).and_then(converted)
     }
@@ -538,9 +538,11 @@ impl DbConnection {
         let held = match self.conn() {
             Conn::Postgres(c) => live_relations!(customer_number)
                 .for_update()
-                .first::<i32>(c)
+                .get_result::<i32>(c)
                 .optional(),
-            Conn::Sqlite(c) => live_relations!(customer_number).first::<i32>(c).optional(),
+            Conn::Sqlite(c) => live_relations!(customer_number)
+                .get_result::<i32>(c)
+                .optional(),
         };
         held.map(|n| i64::from(n.unwrap_or(0))).map_err(internal)
     }
@@ -583,7 +585,7 @@ impl DbConnection {
                 Some(title) => query.filter(customer_relations::title_code.eq(title)),
                 None => query.filter(customer_relations::title_code.is_null()),
             }
-            .first::<i64>(c)
+            .get_result::<i64>(c)
             .optional()
         })
         .map_err(internal)
