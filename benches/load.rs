@@ -1,6 +1,6 @@
 //! The load benchmark behind the README's "Performance" table:
 //!
-//!   cargo bench --bench load [-- --seconds 5] [--postgres URL | --no-postgres] [--skip-scale]
+//!   cargo bench --bench load [-- --seconds 5] [--rounds 1] [--postgres URL | --no-postgres] [--skip-scale]
 //!
 //! Cargo builds the release server; this program seeds a fresh database,
 //! starts the server on it and drives it over loopback with the load
@@ -14,7 +14,11 @@
 //! queue in the server cannot hide (no coordinated omission); a request
 //! whose connection was free is measured from when it was sent, since the
 //! generator's timer fires up to a millisecond late. The server's
-//! peak resident memory is read from /proc for each run.
+//! peak resident memory is read from /proc for each run. With `--rounds N`
+//! each cell's two runs are repeated N times, one round after the other,
+//! and each figure is the median of its N (the memory the highest, the
+//! errors the sum): on a shared machine one run can be slowed by a
+//! neighbour, and a median of three is what a figure should be read as.
 //!
 //! The ceiling: the same generator against a minimal actix-web server (this
 //! program started with `ceiling`) that answers every POST with the
@@ -631,6 +635,7 @@ impl Drop for Backend {
 
 struct Options {
     seconds: f64,
+    rounds: usize,
     postgres: Option<String>,
     scale: bool,
 }
@@ -638,6 +643,7 @@ struct Options {
 fn options() -> Options {
     let mut options = Options {
         seconds: 5.0,
+        rounds: 1,
         postgres: Some(
             std::env::var("TEST_POSTGRES_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
@@ -652,6 +658,13 @@ fn options() -> Options {
                     .next()
                     .and_then(|s| s.parse().ok())
                     .expect("--seconds N")
+            }
+            "--rounds" => {
+                options.rounds = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|&n| n > 0)
+                    .expect("--rounds N, at least 1")
             }
             "--postgres" => options.postgres = Some(args.next().expect("--postgres URL")),
             "--no-postgres" => options.postgres = None,
@@ -686,7 +699,26 @@ fn mib(kib: Option<u64>) -> String {
     kib.map_or("?".into(), |k| format!("{:.0} MiB", k as f64 / 1024.0))
 }
 
-/// Maximum, then 70 % of it: one row of the table.
+/// The median of the runs' figures (the upper one of an even count); the
+/// highest memory, the sum of the errors, the first error.
+fn median(runs: Vec<Run>) -> Run {
+    fn middle<T: PartialOrd + Copy>(mut values: Vec<T>) -> T {
+        values.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
+        values[values.len() / 2]
+    }
+    Run {
+        rate: middle(runs.iter().map(|r| r.rate).collect()),
+        p50: middle(runs.iter().map(|r| r.p50).collect()),
+        p99: middle(runs.iter().map(|r| r.p99).collect()),
+        p999: middle(runs.iter().map(|r| r.p999).collect()),
+        errors: runs.iter().map(|r| r.errors).sum(),
+        peak_rss_kib: runs.iter().filter_map(|r| r.peak_rss_kib).max(),
+        first_error: runs.into_iter().find_map(|r| r.first_error),
+    }
+}
+
+/// Maximum, then 70 % of it, `rounds` times: one row of the table.
+#[allow(clippy::too_many_arguments)]
 fn cell(
     report: &mut Report,
     target: &Target,
@@ -694,25 +726,32 @@ fn cell(
     workload: Workload,
     connections: usize,
     seconds: f64,
+    rounds: usize,
     ceiling: Option<f64>,
 ) -> Run {
     let label = format!("{}-{}-{}", backend, connections, std::process::id());
-    let max = run(
-        target,
-        workload,
-        &format!("{label}-max-{workload:?}"),
-        connections,
-        seconds,
-        None,
-    );
-    let fixed = run(
-        target,
-        workload,
-        &format!("{label}-fixed-{workload:?}"),
-        connections,
-        seconds,
-        Some(max.rate * FIXED_SHARE),
-    );
+    let (mut maxima, mut fixed_runs) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let max = run(
+            target,
+            workload,
+            &format!("{label}-max{round}-{workload:?}"),
+            connections,
+            seconds,
+            None,
+        );
+        let rate = max.rate * FIXED_SHARE;
+        maxima.push(max);
+        fixed_runs.push(run(
+            target,
+            workload,
+            &format!("{label}-fixed{round}-{workload:?}"),
+            connections,
+            seconds,
+            Some(rate),
+        ));
+    }
+    let (max, fixed) = (median(maxima), median(fixed_runs));
     let share = match (workload, ceiling) {
         (Workload::Get, Some(c)) => format!("{:.0} %", 100.0 * max.rate / c),
         _ => "".into(),
@@ -763,8 +802,12 @@ fn main() {
         file: out.join("load.md"),
     };
     report.line(format!(
-        "Release build, {} CPUs, {seconds} s per run, one generator thread on the same machine; latencies at 70 % of each maximum, from when each request was due.\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        "Release build, {} CPUs, {seconds} s per run, {}one generator thread on the same machine; latencies at 70 % of each maximum, from when each request was due.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        match options.rounds {
+            1 => String::new(),
+            n => format!("medians of {n} rounds, "),
+        }
     ));
     for line in HEADER {
         report.line(line.into());
@@ -824,6 +867,7 @@ fn main() {
                     Workload::Get,
                     connections,
                     seconds,
+                    options.rounds,
                     None,
                 );
                 ceiling_rate = Some(ceiling_rate.unwrap_or(0.0).max(max.rate));
@@ -844,20 +888,30 @@ fn main() {
                     workload,
                     connections,
                     seconds,
+                    options.rounds,
                     ceiling_rate,
                 );
             }
         }
 
-        // The request log's cost: the same Get, logging warnings only.
+        // The request log's cost: the same Get, logging warnings only,
+        // alternated with the log on, `rounds` times.
         drop(target);
-        let quiet = serve(&backend.url(), false, work.path());
-        run(&quiet, Workload::Get, "warm", 8, 1.0, None);
-        let without = run(&quiet, Workload::Get, "nolog", 64, seconds, None);
-        drop(quiet);
-        let target = serve(&backend.url(), true, work.path());
-        run(&target, Workload::Get, "warm", 8, 1.0, None);
-        let with = run(&target, Workload::Get, "log", 64, seconds, None);
+        let (mut withouts, mut withs) = (Vec::new(), Vec::new());
+        let mut target = None;
+        for _ in 0..options.rounds {
+            drop(target.take());
+            let quiet = serve(&backend.url(), false, work.path());
+            run(&quiet, Workload::Get, "warm", 8, 1.0, None);
+            withouts.push(run(&quiet, Workload::Get, "nolog", 64, seconds, None));
+            drop(quiet);
+            let logged = serve(&backend.url(), true, work.path());
+            run(&logged, Workload::Get, "warm", 8, 1.0, None);
+            withs.push(run(&logged, Workload::Get, "log", 64, seconds, None));
+            target = Some(logged);
+        }
+        let target = target.expect("at least one round");
+        let (with, without) = (median(withs), median(withouts));
         log_rows.push(format!(
             "| {name} | {:.0}/s | {:.0}/s | {:.1} % |",
             with.rate,

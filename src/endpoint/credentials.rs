@@ -40,7 +40,8 @@ pub(super) fn authenticate(
     };
     let id = request_id(request);
     let address = client_address(request, state.trust_forwarded_headers);
-    let shown_address = address.map_or_else(|| "-".to_owned(), |a| a.to_string());
+    // Written only when a failure is logged.
+    let shown_address = || address.map_or_else(|| "-".to_owned(), |a| a.to_string());
     let credentials = match credentials(request, envelope) {
         Ok(Some(credentials)) => credentials,
         Ok(None) => {
@@ -55,8 +56,9 @@ pub(super) fn authenticate(
         Err((name, message)) => {
             state.metrics.auth_failure("malformed");
             log::warn!(
-                "request_id={id} authentication failed: client={} address={shown_address} reason={message}",
-                name.as_deref().unwrap_or("-")
+                "request_id={id} authentication failed: client={} address={} reason={message}",
+                name.as_deref().unwrap_or("-"),
+                shown_address()
             );
             return Err(refuse(&message));
         }
@@ -77,8 +79,9 @@ pub(super) fn authenticate(
                 _ => "refused",
             });
             log::warn!(
-                "request_id={id} authentication failed: client={} address={shown_address} reason={}",
+                "request_id={id} authentication failed: client={} address={} reason={}",
                 credentials.name(),
+                shown_address(),
                 refused.reason()
             );
             Err(refuse(NOT_ACCEPTED))
