@@ -249,7 +249,7 @@ impl RelationRepository for DbConnection {
                 None => Inserted::TooMany { limit },
             });
         }
-        let written = self.insert_unique(relation, &reference, |c| {
+        let written = self.write_unique(relation, &reference, |c| {
             db_run!(c, |c| diesel::insert_into(customer_relations::table)
                 .values(&row)
                 .on_conflict_do_nothing()
@@ -322,11 +322,11 @@ impl RelationRepository for DbConnection {
             .and(customer_relations::version.eq(current.version))
             .and(customer_relations::deleted_at.is_null());
         let written = self.write_unique(relation, &reference, |c| {
-            db_run!(c, |c| diesel::update(
+            db_run!(c, |c| refused_in_a_savepoint(c, |c| diesel::update(
                 customer_relations::table.filter(as_read)
             )
             .set(values)
-            .execute(c))
+            .execute(c)))
         })?;
         Ok(match written {
             Unique::Written(0) => match self.relation(current.id, Lock::None)? {
@@ -480,49 +480,23 @@ enum Unique<T> {
 }
 
 impl DbConnection {
-    /// Runs `insert`, which skips a row the unique index refuses (`ON
-    /// CONFLICT DO NOTHING`: no savepoint, one statement), until it stores
-    /// one or an identical live relation is found; should that one be
-    /// deleted before it is found, the insert is tried again.
-    fn insert_unique(
-        &mut self,
-        relation: &ValidRelation,
-        reference: &str,
-        mut insert: impl FnMut(Conn<'_>) -> Result<Option<i64>, DieselError>,
-    ) -> Result<Unique<i64>, InternalError> {
-        for _ in 0..INSERT_ATTEMPTS {
-            if let Some(id) = insert(self.conn()).map_err(internal)? {
-                return Ok(Unique::Written(id));
-            }
-            if let Some(existing_id) = self.identical_relation(relation, reference)? {
-                return Ok(Unique::Identical(existing_id));
-            }
-        }
-        Err(InternalError::new(
-            "the uniqueness check kept changing under concurrent deletes",
-        ))
-    }
-
-    /// Runs `write` in a savepoint (a refused write must leave the request's
-    /// transaction usable: PostgreSQL aborts it otherwise) until the unique
-    /// index lets it through or an identical live relation is found; should
-    /// that one be deleted before it is found, the write is tried again.
+    /// Runs `write` until it stores (`Some`) or an identical live relation
+    /// is found after the unique index refused it (`None`); should that one
+    /// be deleted before it is found, the write is tried again. An insert
+    /// skips a refused row itself (`ON CONFLICT DO NOTHING`: one statement);
+    /// an update is refused with an error, see [`refused_in_a_savepoint`].
     fn write_unique<T>(
         &mut self,
         relation: &ValidRelation,
         reference: &str,
-        mut write: impl FnMut(Conn<'_>) -> Result<T, DieselError>,
+        mut write: impl FnMut(Conn<'_>) -> Result<Option<T>, DieselError>,
     ) -> Result<Unique<T>, InternalError> {
         for _ in 0..INSERT_ATTEMPTS {
-            let written = db_run!(self.conn(), |c| c.transaction(|c| write(c.into())));
-            match written {
-                Ok(value) => return Ok(Unique::Written(value)),
-                Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    if let Some(existing_id) = self.identical_relation(relation, reference)? {
-                        return Ok(Unique::Identical(existing_id));
-                    }
-                }
-                Err(other) => return Err(internal(other)),
+            if let Some(value) = write(self.conn()).map_err(internal)? {
+                return Ok(Unique::Written(value));
+            }
+            if let Some(existing_id) = self.identical_relation(relation, reference)? {
+                return Ok(Unique::Identical(existing_id));
             }
         }
         Err(InternalError::new(
@@ -589,6 +563,23 @@ impl DbConnection {
             .optional()
         })
         .map_err(internal)
+    }
+}
+
+/// Runs `write` in a savepoint, so that a write the unique index refuses
+/// (`None`) leaves the request's transaction usable: PostgreSQL aborts it
+/// otherwise.
+fn refused_in_a_savepoint<C, T>(
+    c: &mut C,
+    write: impl FnOnce(&mut C) -> Result<T, DieselError>,
+) -> Result<Option<T>, DieselError>
+where
+    C: Connection,
+{
+    match c.transaction(write) {
+        Ok(value) => Ok(Some(value)),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(None),
+        Err(other) => Err(other),
     }
 }
 
