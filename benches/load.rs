@@ -717,21 +717,21 @@ fn median(runs: Vec<Run>) -> Run {
     }
 }
 
-/// Maximum, then 70 % of it, `rounds` times: one row of the table.
-#[allow(clippy::too_many_arguments)]
+/// Maximum, then 70 % of it, `options.rounds` times of `options.seconds`
+/// each: one row of the table.
 fn cell(
     report: &mut Report,
     target: &Target,
     backend: &str,
     workload: Workload,
     connections: usize,
-    seconds: f64,
-    rounds: usize,
+    options: &Options,
     ceiling: Option<f64>,
 ) -> Run {
     let label = format!("{}-{}-{}", backend, connections, std::process::id());
+    let seconds = options.seconds;
     let (mut maxima, mut fixed_runs) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
+    for round in 0..options.rounds {
         let max = run(
             target,
             workload,
@@ -866,8 +866,7 @@ fn main() {
                     "ceiling",
                     Workload::Get,
                     connections,
-                    seconds,
-                    options.rounds,
+                    &options,
                     None,
                 );
                 ceiling_rate = Some(ceiling_rate.unwrap_or(0.0).max(max.rate));
@@ -887,8 +886,7 @@ fn main() {
                     name,
                     workload,
                     connections,
-                    seconds,
-                    options.rounds,
+                    &options,
                     ceiling_rate,
                 );
             }

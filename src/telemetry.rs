@@ -265,20 +265,17 @@ pub fn init(
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let span_events = if spans { FmtSpan::CLOSE } else { FmtSpan::NONE };
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let text = || {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_span_events(span_events.clone())
+            .with_writer(std::io::stderr)
+    };
     let lines = match format {
         // Colours for a terminal; for a file or a pipe, the same text
         // without the cost of styling every field name (`PlainFields`).
-        LogFormat::Text if ansi => tracing_subscriber::fmt::layer()
-            .with_ansi(true)
-            .with_span_events(span_events)
-            .with_writer(std::io::stderr)
-            .boxed(),
-        LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_ansi(false)
-            .fmt_fields(PlainFields)
-            .with_span_events(span_events)
-            .with_writer(std::io::stderr)
-            .boxed(),
+        LogFormat::Text if ansi => text().boxed(),
+        LogFormat::Text => text().fmt_fields(PlainFields).boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)

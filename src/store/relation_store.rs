@@ -667,8 +667,8 @@ mod tests {
     //! On both backends: the query plans of Get (the customer index) and
     //! of FindCustomerRelationsByReference (the index on the live
     //! relations' references, whichever filters the request has), the
-    //! counts the triggers keep; and that a create's statements are
-    //! prepared once per connection.
+    //! counts the triggers keep; and that the statements of a Get and a
+    //! Create are prepared once per connection.
 
     use std::panic::AssertUnwindSafe;
 
@@ -728,10 +728,7 @@ mod tests {
 
     #[test]
     fn find_by_reference_uses_the_reference_index_on_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("plan.db"));
-        let database = Database::open(&url, &PoolOptions::default()).unwrap();
-        database.migrate().unwrap();
+        let (_dir, database) = scratch_sqlite_database("plan");
         let mut conn = database.connection().unwrap();
         let Conn::Sqlite(c) = conn.conn() else {
             unreachable!("a SQLite URL")
@@ -756,10 +753,7 @@ mod tests {
 
     #[test]
     fn a_customers_relations_are_read_by_the_customer_index_on_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("get.db"));
-        let database = Database::open(&url, &PoolOptions::default()).unwrap();
-        database.migrate().unwrap();
+        let (_dir, database) = scratch_sqlite_database("get");
         let mut conn = database.connection().unwrap();
         let Conn::Sqlite(c) = conn.conn() else {
             unreachable!("a SQLite URL")
@@ -862,10 +856,7 @@ mod tests {
 
     #[test]
     fn each_customer_keeps_the_count_of_its_live_relations_on_sqlite() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("count.db"));
-        let database = Database::open(&url, &PoolOptions::default()).unwrap();
-        database.migrate().unwrap();
+        let (_dir, database) = scratch_sqlite_database("count");
         check_the_kept_counts(database.connection().unwrap().conn());
     }
 
@@ -875,6 +866,96 @@ mod tests {
         on_a_scratch_postgres_database("count", |database| {
             check_the_kept_counts(database.connection().unwrap().conn());
         });
+    }
+
+    #[derive(QueryableByName, Debug)]
+    struct StatementRuns {
+        #[diesel(sql_type = Text)]
+        sql: String,
+        #[diesel(sql_type = BigInt)]
+        reprep: i64,
+        #[diesel(sql_type = BigInt)]
+        run: i64,
+    }
+
+    /// The statements of a Get and of a Create are prepared once and run
+    /// again with new values: not prepared anew (a bound `LIMIT` made SQLite
+    /// do that on every run, since it plans with the bound value), and one
+    /// insert whichever optional values are left out (README,
+    /// "Performance"). SQLite's `sqlite_stmt` table counts the runs and the
+    /// re-prepares of the connection's statements.
+    #[test]
+    fn a_get_and_a_create_are_prepared_once_on_sqlite() {
+        use crate::relations::{CustomerDirectory, Inserted, RelationRepository};
+        use crate::vocabulary::RelationTypes;
+        let (_dir, database) = scratch_sqlite_database("prepared");
+        let mut conn = database.connection().unwrap();
+        db_run!(conn.conn(), |c| c.batch_execute(SEED).unwrap());
+        const RUNS: usize = 5;
+        for n in 0..RUNS {
+            let code = ["SSO", "SHARE"][n % 2];
+            assert!(conn.relation_type(code).unwrap().is_some());
+            assert_eq!(conn.customer(1 + n as i32).unwrap().is_some(), n == 0);
+            // Values given and left out in turn: still one insert.
+            let relation = numbered_relation(n);
+            let inserted = conn.insert_relation(&relation).unwrap();
+            assert!(matches!(inserted, Inserted::New(_)), "{inserted:?}");
+            assert!(!conn.relations_of_customer(1).unwrap().is_empty());
+        }
+        let Conn::Sqlite(c) = conn.conn() else {
+            unreachable!("a SQLite URL")
+        };
+        let statements = diesel::sql_query("SELECT sql, reprep, run FROM sqlite_stmt")
+            .load::<StatementRuns>(c)
+            .unwrap();
+        // Each lookup and each insert ran once per round, on one prepared
+        // statement.
+        for part in [
+            "FROM `relation_types` WHERE",
+            "FROM `customers` WHERE",
+            "FROM (`customer_relations` INNER JOIN",
+            "INSERT INTO `customer_relations`",
+            "INSERT INTO `customer_relation_changes`",
+        ] {
+            assert!(
+                statements
+                    .iter()
+                    .any(|s| s.sql.contains(part) && s.run >= RUNS as i64),
+                "no statement with {part} ran {RUNS} times: {statements:#?}"
+            );
+        }
+        // The migrations changed the schema, which rightly expired the
+        // statements of the migration harness prepared before them.
+        let prepared_again: Vec<_> = statements
+            .iter()
+            .filter(|s| s.reprep > 0 && !s.sql.contains("__diesel_schema_migrations"))
+            .collect();
+        assert!(prepared_again.is_empty(), "{prepared_again:#?}");
+    }
+
+    /// A SQLite database of its own, migrated, in a folder that is removed
+    /// when the returned guard is dropped.
+    fn scratch_sqlite_database(label: &str) -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join(format!("{label}.db")));
+        let database = Database::open(&url, &PoolOptions::default()).unwrap();
+        database.migrate().unwrap();
+        (dir, database)
+    }
+
+    /// A relation of customer 1 (`SEED`) with a reference of its own and
+    /// its optional values given and left out in turn, by `n`.
+    fn numbered_relation(n: usize) -> crate::relations::ValidRelation {
+        crate::relations::ValidRelation {
+            customer_number: 1,
+            relation_type_code: "SSO".into(),
+            reference_type: crate::vocabulary::ReferenceType::External,
+            reference: crate::vocabulary::CanonicalReference::External(format!("numbered-{n}")),
+            title_code: (n % 2 == 1).then(|| "DAILY".to_owned()),
+            additional_value: n.is_multiple_of(2).then(|| "value".to_owned()),
+            source: n.is_multiple_of(3).then(|| "source".to_owned()),
+            changed_by: "plan".into(),
+        }
     }
 
     /// Runs `check` on a PostgreSQL database of its own, migrated, and
@@ -917,23 +998,12 @@ mod tests {
     #[test]
     #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
     fn creates_reuse_their_prepared_statements_on_postgres() {
-        use crate::relations::{Inserted, RelationRepository, ValidRelation};
-        use crate::vocabulary::{CanonicalReference, ReferenceType};
+        use crate::relations::{Inserted, RelationRepository};
         on_a_scratch_postgres_database("prepared", |database| {
             let mut conn = database.connection().unwrap();
             db_run!(conn.conn(), |c| c.batch_execute(SEED).unwrap());
-            let optional = |n: usize, value: &str| (n % 2 == 1).then(|| value.to_owned());
             let mut create = |n: usize| {
-                let relation = ValidRelation {
-                    customer_number: 1,
-                    relation_type_code: "SSO".into(),
-                    reference_type: ReferenceType::External,
-                    reference: CanonicalReference::External(format!("prepared-{n}")),
-                    title_code: optional(n, "DAILY"),
-                    additional_value: optional(n + 1, "value"),
-                    source: optional(n, "source"),
-                    changed_by: "plan".into(),
-                };
+                let relation = numbered_relation(n);
                 let inserted = conn.insert_relation(&relation).unwrap();
                 assert!(matches!(inserted, Inserted::New(_)), "{inserted:?}");
                 let Conn::Postgres(c) = conn.conn() else {
