@@ -162,6 +162,9 @@ impl Requests {
 struct Tally {
     /// Microseconds, of every answer that was a 200.
     latencies: Vec<u32>,
+    /// Answers refused as busy (503): an error in the table's runs, told
+    /// apart when `drive` overloads the server on purpose.
+    busy: u64,
     errors: u64,
     /// The first answer that was not a 200, to show.
     first_error: Option<String>,
@@ -271,6 +274,10 @@ async fn drive(
                 let took = counted_from.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 tally.latencies.push(took);
             }
+            Ok((503, _)) => {
+                tally.busy += 1;
+                tally.first_error.get_or_insert_with(|| "503: busy".into());
+            }
             Ok((status, body)) => {
                 tally.errors += 1;
                 tally.first_error.get_or_insert_with(|| {
@@ -299,6 +306,9 @@ struct Run {
     p50: Duration,
     p99: Duration,
     p999: Duration,
+    /// Answers refused as busy (503), per second.
+    busy_rate: f64,
+    /// Every answer other than 200, busy ones included.
     errors: u64,
     first_error: Option<String>,
     peak_rss_kib: Option<u64>,
@@ -365,7 +375,8 @@ fn run(
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
         p999: percentile(&latencies, 0.999),
-        errors: tallies.iter().map(|t| t.errors).sum(),
+        busy_rate: tallies.iter().map(|t| t.busy).sum::<u64>() as f64 / elapsed,
+        errors: tallies.iter().map(|t| t.errors + t.busy).sum(),
         first_error: tallies.iter().find_map(|t| t.first_error.clone()),
         peak_rss_kib: target.peak_rss_kib(),
     }
@@ -507,12 +518,13 @@ fn drive_one(args: &[String]) {
         rest.first().map(|r| r.parse().expect("RATE")),
     );
     println!(
-        "{}: {:.0}/s, p50 {}, p99 {}, p99.9 {}, errors {} {}",
+        "{}: served {:.0}/s, p50 {}, p99 {}, p99.9 {}; busy (503) {:.0}/s; errors {} {}",
         workload.name(),
         outcome.rate,
         ms(outcome.p50),
         ms(outcome.p99),
         ms(outcome.p999),
+        outcome.busy_rate,
         outcome.errors,
         outcome.first_error.unwrap_or_default()
     );
@@ -711,6 +723,7 @@ fn median(runs: Vec<Run>) -> Run {
         p50: middle(runs.iter().map(|r| r.p50).collect()),
         p99: middle(runs.iter().map(|r| r.p99).collect()),
         p999: middle(runs.iter().map(|r| r.p999).collect()),
+        busy_rate: middle(runs.iter().map(|r| r.busy_rate).collect()),
         errors: runs.iter().map(|r| r.errors).sum(),
         peak_rss_kib: runs.iter().filter_map(|r| r.peak_rss_kib).max(),
         first_error: runs.into_iter().find_map(|r| r.first_error),

@@ -17,6 +17,7 @@ mod register_store;
 mod relation_store;
 mod rows;
 mod schema;
+mod stored_time;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};

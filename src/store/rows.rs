@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::corrupt;
 use super::schema::{customer_relation_changes, customer_relations, customers};
+use super::stored_time::{OptionalStoredTime, StoredTime};
 use crate::register::{Customer, CustomerFields, Subscription, Title, User, search_key};
 use crate::relations::{ChangeKind, CustomerRelation, RelationChange, Stamp};
 use crate::vocabulary::{InternalError, RelationType};
@@ -58,11 +59,14 @@ pub(super) struct RelationRow {
     title_code: Option<String>,
     additional_value: Option<String>,
     source: Option<String>,
+    #[diesel(deserialize_as = StoredTime)]
     created_at: NaiveDateTime,
     created_by: String,
     version: i32,
+    #[diesel(deserialize_as = OptionalStoredTime)]
     modified_at: Option<NaiveDateTime>,
     modified_by: Option<String>,
+    #[diesel(deserialize_as = OptionalStoredTime)]
     deleted_at: Option<NaiveDateTime>,
     deleted_by: Option<String>,
     reference_type: String,
