@@ -86,7 +86,11 @@ on_both_backends! {
         let request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n".to_owned();
         let (answer, _, took) = exchange(&app, vec![request], Duration::ZERO).await;
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        assert!(took >= SHORT && took < Duration::from_secs(5), "closed after {took:?}");
+        // actix-http counts the keep-alive from a clock it refreshes every
+        // 500 ms, so the close may come up to that much early (seen once:
+        // 999.9 ms for 1 s).
+        let earliest = SHORT - Duration::from_millis(500);
+        assert!(took >= earliest && took < Duration::from_secs(5), "closed after {took:?}");
     }
 
     async fn a_body_declared_too_large_is_refused_before_it_is_sent(backend: Backend) {
