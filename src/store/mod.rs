@@ -13,6 +13,7 @@ mod client_store;
 mod database_url;
 mod group_commit;
 mod migrations;
+mod pg_pool;
 mod register_store;
 mod relation_store;
 mod rows;
@@ -145,7 +146,7 @@ pub(crate) struct DbConnection {
 
 enum Pooled {
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
-    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+    Postgres(PooledConnection<pg_pool::PgManager>),
 }
 
 impl DbConnection {
@@ -153,7 +154,7 @@ impl DbConnection {
     fn conn(&mut self) -> Conn<'_> {
         match &mut self.pooled {
             Pooled::Sqlite(c) => Conn::Sqlite(c),
-            Pooled::Postgres(c) => Conn::Postgres(c),
+            Pooled::Postgres(c) => Conn::Postgres(&mut c.conn),
         }
     }
 }
@@ -210,7 +211,7 @@ fn corrupt(what: String) -> InternalError {
 #[derive(Clone)]
 enum Pools {
     Sqlite(Pool<ConnectionManager<SqliteConnection>>),
-    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Postgres(Pool<pg_pool::PgManager>),
 }
 
 /// A handle on the database; cheap to clone, shared by all workers.
@@ -269,18 +270,6 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Setup {
              PRAGMA synchronous = {};
              PRAGMA foreign_keys = ON;",
             self.sqlite_synchronous.pragma()
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)?;
-        self.reachable.connected();
-        Ok(())
-    }
-}
-
-impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for Setup {
-    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "SET statement_timeout = {}",
-            self.statement_timeout.as_millis()
         ))
         .map_err(diesel::r2d2::Error::QueryError)?;
         self.reachable.connected();
@@ -370,7 +359,7 @@ impl Database {
             }
             DatabaseUrl::Postgres(url) => {
                 let libpq = database_url::with_libpq_timeouts(url, options.statement_timeout);
-                let manager = ConnectionManager::<PgConnection>::new(libpq);
+                let manager = pg_pool::PgManager::new(libpq);
                 Pools::Postgres(
                     Pool::builder()
                         .error_handler(Box::new(QuietErrors(reachable.clone())))
@@ -460,7 +449,9 @@ impl Database {
                 Pooled::Postgres(pool.get_timeout(timeout(pool.connection_timeout()))?)
             }
         };
-        // A connection checked on checkout: the database answers.
+        // A connection checked on checkout (on PostgreSQL asked, or its
+        // socket found open while it was in use a moment ago): the database
+        // answers.
         self.reachable.connected();
         Ok(DbConnection {
             pooled,

@@ -270,3 +270,75 @@ async fn a_silent_database_gets_faults_in_time_and_recovers() {
     recovers(&address, &mut confirmed).await;
     all_stored(&address, &confirmed).await;
 }
+
+/// Connections the database closed (here terminated, as a restart or an
+/// administrator does) are not handed to requests, although a connection
+/// used a moment ago is not asked before its next use (README,
+/// "Performance"): every create right after is confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
+async fn connections_the_database_closed_are_not_used() {
+    let app = crate::helpers::spawn_app(&Backend::postgres()).await;
+    let creates = |round: usize, stage: &'static str| {
+        let address = app.address.clone();
+        futures_util::future::join_all((0..8).map(move |n| {
+            let address = address.clone();
+            async move { create(&address, &format!("{stage}-{round}-{n}")).await }
+        }))
+    };
+    for round in 0..3 {
+        // Several connections in use, then every one of them closed.
+        for (id, body, _) in creates(round, "before").await {
+            assert!(id.is_some(), "{body}");
+        }
+        let closed = terminate_the_services_backends(&app.database.raw_url);
+        assert!(closed > 0);
+        for (id, body, _) in creates(round, "after").await {
+            assert!(id.is_some(), "round {round}: {body}");
+        }
+    }
+}
+
+/// Terminates every other connection to the database and waits until they
+/// are gone; how many there were.
+fn terminate_the_services_backends(url: &str) -> usize {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let mut c = diesel::pg::PgConnection::establish(url).unwrap();
+    let pids: Vec<i32> = diesel::sql_query(
+        "SELECT pid FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .load::<Backend>(&mut c)
+    .unwrap()
+    .into_iter()
+    .map(|b| b.pid)
+    .collect();
+    let list = pids
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let started = Instant::now();
+    loop {
+        let left = diesel::sql_query(format!(
+            "SELECT pid FROM pg_stat_activity WHERE pid IN ({list})"
+        ))
+        .load::<Backend>(&mut c)
+        .unwrap();
+        if left.is_empty() {
+            return pids.len();
+        }
+        for backend in left {
+            diesel::sql_query(format!("SELECT pg_terminate_backend({})", backend.pid))
+                .execute(&mut c)
+                .unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "not terminated");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
