@@ -13,6 +13,7 @@ mod client_store;
 mod database_url;
 mod group_commit;
 mod migrations;
+mod pg_create;
 mod pg_pool;
 mod register_store;
 mod relation_store;

@@ -15,7 +15,7 @@ use super::rows::{
 };
 use super::schema::customer_relation_changes as changes;
 use super::schema::{customer_relations, customers, relation_types, subscriptions, titles, users};
-use super::{Conn, DbConnection, corrupt, db_run, internal};
+use super::{Conn, DbConnection, corrupt, db_run, internal, pg_create};
 use crate::register::RegisterRepository;
 use crate::relations::{
     ChangeKind, CustomerDirectory, CustomerRecord, CustomerRelation, Inserted, Lock,
@@ -243,28 +243,27 @@ impl RelationRepository for DbConnection {
         // retried create that finds its relation there is still told it
         // exists, so that a bus can take that as success.
         let limit = self.max_relations_per_customer;
-        if self.relations_held(relation.customer_number)? >= i64::from(limit) {
-            return Ok(match self.identical_relation(relation, &reference)? {
-                Some(existing_id) => Inserted::Duplicate { existing_id },
-                None => Inserted::TooMany { limit },
-            });
+        for _ in 0..INSERT_ATTEMPTS {
+            let id = match self.insert_with_change(&row, limit)? {
+                Attempt::Written(id) => id,
+                Attempt::Full => {
+                    return Ok(match self.identical_relation(relation, &reference)? {
+                        Some(existing_id) => Inserted::Duplicate { existing_id },
+                        None => Inserted::TooMany { limit },
+                    });
+                }
+                Attempt::Refused => match self.identical_relation(relation, &reference)? {
+                    Some(existing_id) => return Ok(Inserted::Duplicate { existing_id }),
+                    // Deleted since the unique index refused the row.
+                    None => continue,
+                },
+            };
+            let created = stored(relation, id, reference, created_at);
+            return Ok(Inserted::New(Box::new(created)));
         }
-        let written = self.write_unique(relation, &reference, |c| {
-            db_run!(c, |c| diesel::insert_into(customer_relations::table)
-                .values(&row)
-                .on_conflict_do_nothing()
-                .returning(customer_relations::id)
-                .get_result::<i64>(c)
-                .optional())
-        })?;
-        Ok(match written {
-            Unique::Written(id) => {
-                let created = stored(relation, id, reference, created_at);
-                self.record_change(ChangeKind::Created, &created)?;
-                Inserted::New(Box::new(created))
-            }
-            Unique::Identical(existing_id) => Inserted::Duplicate { existing_id },
-        })
+        Err(InternalError::new(
+            "the uniqueness check kept changing under concurrent deletes",
+        ))
     }
 
     fn relations_of_customer(
@@ -472,6 +471,16 @@ macro_rules! live_relations {
     };
 }
 
+/// What one try at a create came to.
+enum Attempt {
+    /// The relation's Id.
+    Written(i64),
+    /// The customer holds the most relations one may have.
+    Full,
+    /// The unique index refused the row.
+    Refused,
+}
+
 /// What a write under the uniqueness rule came to.
 enum Unique<T> {
     Written(T),
@@ -504,21 +513,59 @@ impl DbConnection {
         ))
     }
 
-    /// How many live relations the customer has: the count the database's
-    /// triggers keep on the customer's row, read under a lock on that row
-    /// until the write commits, so that concurrent creates cannot pass the
-    /// bound together (on PostgreSQL; SQLite's writer is alone).
-    fn relations_held(&mut self, customer_number: i32) -> Result<i64, InternalError> {
-        let held = match self.conn() {
-            Conn::Postgres(c) => live_relations!(customer_number)
-                .for_update()
-                .get_result::<i32>(c)
-                .optional(),
-            Conn::Sqlite(c) => live_relations!(customer_number)
-                .get_result::<i32>(c)
-                .optional(),
+    /// One try at writing a new relation and its change, unless the
+    /// customer holds `limit` live relations (the count the database's
+    /// triggers keep on the customer's row) or the unique index refuses
+    /// the row. On PostgreSQL one statement, which reads the count under a
+    /// lock on the customer's row until the write commits, so that
+    /// concurrent creates cannot pass the bound together; on SQLite, whose
+    /// writer is alone, three.
+    fn insert_with_change(
+        &mut self,
+        row: &NewRelationRow<'_>,
+        limit: u32,
+    ) -> Result<Attempt, InternalError> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let c = match self.conn() {
+            Conn::Postgres(c) => {
+                let statement = pg_create::CreateWithChange { row, limit };
+                return match statement.get_result::<pg_create::Outcome>(c) {
+                    Ok((Some(id), _)) => Ok(Attempt::Written(id)),
+                    Ok((None, Some(held))) if held >= limit => Ok(Attempt::Full),
+                    Ok((None, Some(_))) => Ok(Attempt::Refused),
+                    // The rules found the customer in this transaction.
+                    Ok((None, None)) => Err(InternalError::new(format!(
+                        "customer {} vanished during the create",
+                        row.customer_number
+                    ))),
+                    Err(error) => Err(internal(error)),
+                };
+            }
+            Conn::Sqlite(c) => c,
         };
-        held.map(|n| i64::from(n.unwrap_or(0))).map_err(internal)
+        let held = live_relations!(row.customer_number)
+            .get_result::<i32>(c)
+            .optional()
+            .map_err(internal)?;
+        if held.unwrap_or(0) >= limit {
+            return Ok(Attempt::Full);
+        }
+        let id = diesel::insert_into(customer_relations::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .returning(customer_relations::id)
+            .get_result::<i64>(c)
+            .optional()
+            .map_err(internal)?;
+        let Some(id) = id else {
+            return Ok(Attempt::Refused);
+        };
+        let change = NewChangeRow::created(id, row);
+        diesel::insert_into(changes::table)
+            .values(&change)
+            .execute(c)
+            .map_err(internal)?;
+        Ok(Attempt::Written(id))
     }
 
     /// Writes the change that left the relation as it is, in the write's
@@ -1017,13 +1064,16 @@ mod tests {
                     .collect::<Vec<_>>()
             };
             let after_first = create(0);
-            for table in ["customer_relations", "customer_relation_changes"] {
-                let insert = format!("INSERT INTO \"{table}\"");
-                assert!(
-                    after_first.iter().any(|s| s.starts_with(&insert)),
-                    "{insert} is not among the prepared statements: {after_first:#?}"
-                );
-            }
+            // One statement writes the relation and its change.
+            let inserts = |s: &&String| {
+                s.contains("INSERT INTO customer_relations ")
+                    && s.contains("INSERT INTO customer_relation_changes ")
+            };
+            assert_eq!(
+                after_first.iter().filter(inserts).count(),
+                1,
+                "the create is not among the prepared statements: {after_first:#?}"
+            );
             for n in 1..4 {
                 assert_eq!(create(n), after_first, "after create {n}");
             }

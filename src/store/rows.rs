@@ -165,6 +165,28 @@ pub(super) struct NewChangeRow<'a> {
 }
 
 impl<'a> NewChangeRow<'a> {
+    /// The change that created the relation `row` was written as, with
+    /// this Id (a new relation is at version 1).
+    pub(super) fn created(relation_id: i64, row: &'a NewRelationRow<'a>) -> Self {
+        Self {
+            kind: ChangeKind::Created.as_str(),
+            relation_id,
+            customer_number: row.customer_number,
+            relation_type_code: row.relation_type_code,
+            reference: row.reference,
+            title_code: row.title_code,
+            additional_value: row.additional_value,
+            source: row.source,
+            version: 1,
+            created_at: row.created_at,
+            created_by: row.created_by,
+            modified_at: None,
+            modified_by: None,
+            deleted_at: None,
+            deleted_by: None,
+        }
+    }
+
     /// The change of this kind that left the relation as it is.
     pub(super) fn of(kind: ChangeKind, relation: &'a CustomerRelation) -> Self {
         Self {
