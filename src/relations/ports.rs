@@ -3,7 +3,7 @@
 //! system behind [`CustomerDirectory`].
 
 use super::{CustomerRelation, RelationChange, ValidRelation};
-use crate::vocabulary::{InternalError, RelationTypes, Validity};
+use crate::vocabulary::{InternalError, RelationType, RelationTypes, Validity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CustomerRecord {
@@ -14,6 +14,20 @@ pub struct CustomerRecord {
 /// what a relation names exists and is valid.
 pub trait CustomerDirectory: RelationTypes {
     fn customer(&mut self, customer_number: i32) -> Result<Option<CustomerRecord>, InternalError>;
+    /// The relation type with this code and, when there is one, the
+    /// customer: what a create looks up first (README, "The API", its rules
+    /// 1 and 2). The built-in store asks both in one query; a directory
+    /// of its own may keep this default.
+    fn relation_type_and_customer(
+        &mut self,
+        code: &str,
+        customer_number: i32,
+    ) -> Result<Option<(RelationType, Option<CustomerRecord>)>, InternalError> {
+        let Some(relation_type) = self.relation_type(code)? else {
+            return Ok(None);
+        };
+        Ok(Some((relation_type, self.customer(customer_number)?)))
+    }
     /// Whether a valid title has this code.
     fn title_is_usable(&mut self, code: &str) -> Result<bool, InternalError>;
     /// Whether the customer has or had a subscription to the title.

@@ -101,13 +101,27 @@ impl CustomerDirectory for DbConnection {
             .get_result::<String>(c)
             .optional())
         .map_err(internal)?;
-        validity
-            .map(|v| {
-                Ok(CustomerRecord {
-                    validity: v.parse().map_err(corrupt)?,
-                })
-            })
-            .transpose()
+        validity.map(customer_record).transpose()
+    }
+
+    fn relation_type_and_customer(
+        &mut self,
+        code: &str,
+        customer_number: i32,
+    ) -> Result<Option<(RelationType, Option<CustomerRecord>)>, InternalError> {
+        let customer = customers::table.on(customers::customer_number.eq(customer_number));
+        let row = db_run!(self.conn(), |c| relation_types::table
+            .left_join(customer)
+            .filter(relation_types::code.eq(code))
+            .select((relation_types::all_columns, customers::validity.nullable()))
+            .get_result::<(RelationTypeRow, Option<String>)>(c)
+            .optional())
+        .map_err(internal)?;
+        let Some((relation_type, validity)) = row else {
+            return Ok(None);
+        };
+        let customer = validity.map(customer_record).transpose()?;
+        Ok(Some((RelationType::try_from(relation_type)?, customer)))
     }
 
     fn title_is_usable(&mut self, code: &str) -> Result<bool, InternalError> {
@@ -142,6 +156,13 @@ impl CustomerDirectory for DbConnection {
         .get_result(c))
         .map_err(internal)
     }
+}
+
+/// A customer as the rules see it, from its stored validity.
+fn customer_record(validity: String) -> Result<CustomerRecord, InternalError> {
+    Ok(CustomerRecord {
+        validity: validity.parse().map_err(corrupt)?,
+    })
 }
 
 /// How many times a write that lost a uniqueness race looks for the
