@@ -1003,6 +1003,65 @@ mod tests {
 
     /// A SQLite database of its own, migrated, in a folder that is removed
     /// when the returned guard is dropped.
+    /// The store's one query for a create's relation type and customer
+    /// answers as the trait's default, which asks `relation_type` and then
+    /// `customer`, for each case the rules tell apart.
+    #[test]
+    fn the_type_and_customer_query_answers_as_the_two_lookups_do() {
+        /// The store with the trait's default for the combined lookup.
+        struct Separately<'a>(&'a mut DbConnection);
+        impl RelationTypes for Separately<'_> {
+            fn relation_type(&mut self, code: &str) -> Result<Option<RelationType>, InternalError> {
+                self.0.relation_type(code)
+            }
+            fn relation_types(&mut self) -> Result<Vec<RelationType>, InternalError> {
+                self.0.relation_types()
+            }
+        }
+        impl CustomerDirectory for Separately<'_> {
+            fn customer(&mut self, n: i32) -> Result<Option<CustomerRecord>, InternalError> {
+                self.0.customer(n)
+            }
+            fn title_is_usable(&mut self, code: &str) -> Result<bool, InternalError> {
+                self.0.title_is_usable(code)
+            }
+            fn has_subscription(&mut self, n: i32, title: &str) -> Result<bool, InternalError> {
+                self.0.has_subscription(n, title)
+            }
+            fn user_is_usable(&mut self, email: &str) -> Result<bool, InternalError> {
+                self.0.user_is_usable(email)
+            }
+        }
+
+        let (_dir, database) = scratch_sqlite_database("lookup");
+        let mut conn = database.connection().unwrap();
+        db_run!(conn.conn(), |c| c
+            .batch_execute(
+                "INSERT INTO customers (customer_number, name, validity, name_key)
+                     VALUES (1, 'Valid', 'Valid', 'valid'), (2, 'Invalid', 'Invalid', 'invalid');
+                 INSERT INTO relation_types (code, name, reference_type, title_mode)
+                     VALUES ('SSO', 'SSO', 'External', 'Optional');"
+            )
+            .unwrap());
+        let cases = [("SSO", 1), ("SSO", 2), ("SSO", 3), ("NONE", 1), ("NONE", 3)];
+        for (code, customer) in cases {
+            let together = conn.relation_type_and_customer(code, customer).unwrap();
+            let apart = Separately(&mut conn)
+                .relation_type_and_customer(code, customer)
+                .unwrap();
+            let shown = |a: &Option<(RelationType, Option<CustomerRecord>)>| format!("{a:?}");
+            assert_eq!(
+                shown(&together),
+                shown(&apart),
+                "{code}, customer {customer}"
+            );
+        }
+        let found = conn.relation_type_and_customer("SSO", 2).unwrap();
+        let (relation_type, customer) = found.expect("the type");
+        assert_eq!(relation_type.code, "SSO");
+        assert_eq!(customer.map(|c| c.validity), Some(Validity::Invalid));
+    }
+
     fn scratch_sqlite_database(label: &str) -> (tempfile::TempDir, Database) {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::Sqlite(dir.path().join(format!("{label}.db")));
