@@ -278,6 +278,20 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Setup {
     }
 }
 
+impl CustomizeConnection<pg_pool::PgPooled, diesel::r2d2::Error> for Setup {
+    fn on_acquire(&self, pooled: &mut pg_pool::PgPooled) -> Result<(), diesel::r2d2::Error> {
+        pooled
+            .conn
+            .batch_execute(&format!(
+                "SET statement_timeout = {}",
+                self.statement_timeout.as_millis()
+            ))
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        self.reachable.connected();
+        Ok(())
+    }
+}
+
 /// The pool's failed connection attempts, noted for failing fast and
 /// logged at debug level: the failure that matters reaches the log once, as
 /// the error of whatever waited for the connection (a request's Server

@@ -15,11 +15,8 @@
 
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, ManageConnection, R2D2Connection};
-
-use super::Setup;
+use diesel::r2d2::{ConnectionManager, ManageConnection, R2D2Connection};
 
 /// How long after its last use a connection is trusted without a round
 /// trip (as HikariCP's "alive bypass window" does, for the same reason).
@@ -92,19 +89,5 @@ impl ManageConnection for PgManager {
             pooled.known_good = Instant::now();
         }
         broken
-    }
-}
-
-impl CustomizeConnection<PgPooled, diesel::r2d2::Error> for Setup {
-    fn on_acquire(&self, pooled: &mut PgPooled) -> Result<(), diesel::r2d2::Error> {
-        pooled
-            .conn
-            .batch_execute(&format!(
-                "SET statement_timeout = {}",
-                self.statement_timeout.as_millis()
-            ))
-            .map_err(diesel::r2d2::Error::QueryError)?;
-        self.reachable.connected();
-        Ok(())
     }
 }
