@@ -630,11 +630,9 @@ mod tests {
         compile_options: String,
     }
 
-    /// With STAT4, a statement is prepared again whenever a value bound to
-    /// a sampled column changes, once ANALYZE has run: every request would
-    /// parse its SQL anew (`.cargo/config.toml` builds SQLite without it).
-    #[test]
-    fn the_bundled_sqlite_keeps_no_samples_that_make_statements_prepare_again() {
+    /// The options the bundled SQLite was built with; never an empty list,
+    /// so that an option's absence means something.
+    fn compile_options() -> Vec<String> {
         let mut c = SqliteConnection::establish(":memory:").unwrap();
         let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
             .load::<CompileOption>(&mut c)
@@ -642,6 +640,19 @@ mod tests {
             .into_iter()
             .map(|o| o.compile_options)
             .collect();
+        assert!(
+            options.iter().any(|o| o.starts_with("THREADSAFE")),
+            "{options:?}"
+        );
+        options
+    }
+
+    /// With STAT4, a statement is prepared again whenever a value bound to
+    /// a sampled column changes, once ANALYZE has run: every request would
+    /// parse its SQL anew (`.cargo/config.toml` builds SQLite without it).
+    #[test]
+    fn the_bundled_sqlite_keeps_no_samples_that_make_statements_prepare_again() {
+        let options = compile_options();
         assert!(!options.iter().any(|o| o.contains("STAT4")), "{options:?}");
     }
 
@@ -651,13 +662,7 @@ mod tests {
     /// around the count of memory in use (`.cargo/config.toml`).
     #[test]
     fn the_bundled_sqlite_takes_no_lock_a_connection_of_one_thread_does_not_need() {
-        let mut c = SqliteConnection::establish(":memory:").unwrap();
-        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
-            .load::<CompileOption>(&mut c)
-            .unwrap()
-            .into_iter()
-            .map(|o| o.compile_options)
-            .collect();
+        let options = compile_options();
         for wanted in ["THREADSAFE=2", "DEFAULT_MEMSTATUS=0"] {
             assert!(options.iter().any(|o| o == wanted), "{wanted}: {options:?}");
         }

@@ -23,7 +23,7 @@ use diesel::r2d2::{ConnectionManager, ManageConnection, R2D2Connection};
 const TRUSTED_FOR: Duration = Duration::from_millis(500);
 
 /// A pooled PostgreSQL connection and when it was last known to work.
-pub(crate) struct PgPooled {
+pub(super) struct PgPooled {
     pub(super) conn: PgConnection,
     /// When it was opened, last answered a check, or was last given back
     /// to the pool unbroken.

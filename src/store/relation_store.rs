@@ -8,6 +8,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use diesel::pg::PgConnection;
 use diesel::sql_types::BigInt;
+use diesel::sqlite::SqliteConnection;
 
 use super::rows::{
     ChangeHead, NewChangeRow, NewRelationRow, RelationRow, RelationTypeRow, all_converted,
@@ -264,27 +265,20 @@ impl RelationRepository for DbConnection {
         // retried create that finds its relation there is still told it
         // exists, so that a bus can take that as success.
         let limit = self.max_relations_per_customer;
-        for _ in 0..INSERT_ATTEMPTS {
-            let id = match self.insert_with_change(&row, limit)? {
-                Attempt::Written(id) => id,
-                Attempt::Full => {
-                    return Ok(match self.identical_relation(relation, &reference)? {
-                        Some(existing_id) => Inserted::Duplicate { existing_id },
-                        None => Inserted::TooMany { limit },
-                    });
+        let written =
+            self.write_unique(relation, &reference, |c| c.insert_with_change(&row, limit))?;
+        Ok(match written {
+            Unique::Written(NewRow::Written(id)) => {
+                Inserted::New(Box::new(stored(relation, id, reference, created_at)))
+            }
+            Unique::Written(NewRow::OverTheBound) => {
+                match self.identical_relation(relation, &reference)? {
+                    Some(existing_id) => Inserted::Duplicate { existing_id },
+                    None => Inserted::TooMany { limit },
                 }
-                Attempt::Refused => match self.identical_relation(relation, &reference)? {
-                    Some(existing_id) => return Ok(Inserted::Duplicate { existing_id }),
-                    // Deleted since the unique index refused the row.
-                    None => continue,
-                },
-            };
-            let created = stored(relation, id, reference, created_at);
-            return Ok(Inserted::New(Box::new(created)));
-        }
-        Err(InternalError::new(
-            "the uniqueness check kept changing under concurrent deletes",
-        ))
+            }
+            Unique::Identical(existing_id) => Inserted::Duplicate { existing_id },
+        })
     }
 
     fn relations_of_customer(
@@ -342,11 +336,12 @@ impl RelationRepository for DbConnection {
             .and(customer_relations::version.eq(current.version))
             .and(customer_relations::deleted_at.is_null());
         let written = self.write_unique(relation, &reference, |c| {
-            db_run!(c, |c| refused_in_a_savepoint(c, |c| diesel::update(
+            db_run!(c.conn(), |c| refused_in_a_savepoint(c, |c| diesel::update(
                 customer_relations::table.filter(as_read)
             )
             .set(values)
             .execute(c)))
+            .map_err(internal)
         })?;
         Ok(match written {
             Unique::Written(0) => match self.relation(current.id, Lock::None)? {
@@ -492,14 +487,13 @@ macro_rules! live_relations {
     };
 }
 
-/// What one try at a create came to.
-enum Attempt {
+/// What a create's write came to, when the unique index did not refuse it.
+enum NewRow {
     /// The relation's Id.
     Written(i64),
-    /// The customer holds the most relations one may have.
-    Full,
-    /// The unique index refused the row.
-    Refused,
+    /// Nothing was written: the customer holds the most relations one may
+    /// have.
+    OverTheBound,
 }
 
 /// What a write under the uniqueness rule came to.
@@ -519,10 +513,10 @@ impl DbConnection {
         &mut self,
         relation: &ValidRelation,
         reference: &str,
-        mut write: impl FnMut(Conn<'_>) -> Result<Option<T>, DieselError>,
+        mut write: impl FnMut(&mut Self) -> Result<Option<T>, InternalError>,
     ) -> Result<Unique<T>, InternalError> {
         for _ in 0..INSERT_ATTEMPTS {
-            if let Some(value) = write(self.conn()).map_err(internal)? {
+            if let Some(value) = write(self)? {
                 return Ok(Unique::Written(value));
             }
             if let Some(existing_id) = self.identical_relation(relation, reference)? {
@@ -536,57 +530,18 @@ impl DbConnection {
 
     /// One try at writing a new relation and its change, unless the
     /// customer holds `limit` live relations (the count the database's
-    /// triggers keep on the customer's row) or the unique index refuses
-    /// the row. On PostgreSQL one statement, which reads the count under a
-    /// lock on the customer's row until the write commits, so that
-    /// concurrent creates cannot pass the bound together; on SQLite, whose
-    /// writer is alone, three.
+    /// triggers keep on the customer's row); `None` when the unique index
+    /// refused the row.
     fn insert_with_change(
         &mut self,
         row: &NewRelationRow<'_>,
         limit: u32,
-    ) -> Result<Attempt, InternalError> {
+    ) -> Result<Option<NewRow>, InternalError> {
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
-        let c = match self.conn() {
-            Conn::Postgres(c) => {
-                let statement = pg_create::CreateWithChange { row, limit };
-                return match statement.get_result::<pg_create::Outcome>(c) {
-                    Ok((Some(id), _)) => Ok(Attempt::Written(id)),
-                    Ok((None, Some(held))) if held >= limit => Ok(Attempt::Full),
-                    Ok((None, Some(_))) => Ok(Attempt::Refused),
-                    // The rules found the customer in this transaction.
-                    Ok((None, None)) => Err(InternalError::new(format!(
-                        "customer {} vanished during the create",
-                        row.customer_number
-                    ))),
-                    Err(error) => Err(internal(error)),
-                };
-            }
-            Conn::Sqlite(c) => c,
-        };
-        let held = live_relations!(row.customer_number)
-            .get_result::<i32>(c)
-            .optional()
-            .map_err(internal)?;
-        if held.unwrap_or(0) >= limit {
-            return Ok(Attempt::Full);
+        match self.conn() {
+            Conn::Postgres(c) => create_on_postgres(c, row, limit),
+            Conn::Sqlite(c) => create_on_sqlite(c, row, limit),
         }
-        let id = diesel::insert_into(customer_relations::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .returning(customer_relations::id)
-            .get_result::<i64>(c)
-            .optional()
-            .map_err(internal)?;
-        let Some(id) = id else {
-            return Ok(Attempt::Refused);
-        };
-        let change = NewChangeRow::created(id, row);
-        diesel::insert_into(changes::table)
-            .values(&change)
-            .execute(c)
-            .map_err(internal)?;
-        Ok(Attempt::Written(id))
     }
 
     /// Writes the change that left the relation as it is, in the write's
@@ -632,6 +587,67 @@ impl DbConnection {
         })
         .map_err(internal)
     }
+}
+
+/// A create on PostgreSQL: one statement, which reads the customer's count
+/// under a lock on its row until the write commits, so that concurrent
+/// creates cannot pass the bound together (see `pg_create`).
+fn create_on_postgres(
+    c: &mut PgConnection,
+    row: &NewRelationRow<'_>,
+    limit: i32,
+) -> Result<Option<NewRow>, InternalError> {
+    let statement = pg_create::CreateWithChange { row, limit };
+    match statement
+        .get_result::<pg_create::Outcome>(c)
+        .map_err(internal)?
+    {
+        (Some(id), _) => Ok(Some(NewRow::Written(id))),
+        (None, Some(held)) if held >= limit => Ok(Some(NewRow::OverTheBound)),
+        (None, Some(_)) => Ok(None),
+        // The rules found the customer in this transaction.
+        (None, None) => Err(vanished(row.customer_number)),
+    }
+}
+
+/// A create on SQLite, whose writer is alone: the count, the relation and
+/// its change as three statements, in process.
+fn create_on_sqlite(
+    c: &mut SqliteConnection,
+    row: &NewRelationRow<'_>,
+    limit: i32,
+) -> Result<Option<NewRow>, InternalError> {
+    let held = live_relations!(row.customer_number)
+        .get_result::<i32>(c)
+        .optional()
+        .map_err(internal)?
+        .ok_or_else(|| vanished(row.customer_number))?;
+    if held >= limit {
+        return Ok(Some(NewRow::OverTheBound));
+    }
+    let id = diesel::insert_into(customer_relations::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .returning(customer_relations::id)
+        .get_result::<i64>(c)
+        .optional()
+        .map_err(internal)?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    diesel::insert_into(changes::table)
+        .values(&NewChangeRow::created(id, row))
+        .execute(c)
+        .map_err(internal)?;
+    Ok(Some(NewRow::Written(id)))
+}
+
+/// A create whose customer is not there, although the rules found it in
+/// the same transaction.
+fn vanished(customer_number: i32) -> InternalError {
+    InternalError::new(format!(
+        "customer {customer_number} vanished during the create"
+    ))
 }
 
 /// Runs `write` in a savepoint, so that a write the unique index refuses
@@ -1001,13 +1017,13 @@ mod tests {
         assert!(prepared_again.is_empty(), "{prepared_again:#?}");
     }
 
-    /// A SQLite database of its own, migrated, in a folder that is removed
-    /// when the returned guard is dropped.
     /// The store's one query for a create's relation type and customer
-    /// answers as the trait's default, which asks `relation_type` and then
-    /// `customer`, for each case the rules tell apart.
+    /// gives what rules 1 and 2 of a create need (README, "The API"): no
+    /// answer without the type, whatever the customer; with it, the
+    /// customer as it is, valid, invalid or missing. And it answers as the
+    /// trait's default (two lookups), which a directory of its own keeps.
     #[test]
-    fn the_type_and_customer_query_answers_as_the_two_lookups_do() {
+    fn the_type_and_customer_query_answers_what_a_creates_first_rules_need() {
         /// The store with the trait's default for the combined lookup.
         struct Separately<'a>(&'a mut DbConnection);
         impl RelationTypes for Separately<'_> {
@@ -1032,6 +1048,12 @@ mod tests {
                 self.0.user_is_usable(email)
             }
         }
+        /// The answer as (the type's code, the customer's validity).
+        fn seen(
+            answer: Option<(RelationType, Option<CustomerRecord>)>,
+        ) -> Option<(String, Option<Validity>)> {
+            answer.map(|(t, c)| (t.code, c.map(|c| c.validity)))
+        }
 
         let (_dir, database) = scratch_sqlite_database("lookup");
         let mut conn = database.connection().unwrap();
@@ -1043,25 +1065,82 @@ mod tests {
                      VALUES ('SSO', 'SSO', 'External', 'Optional');"
             )
             .unwrap());
-        let cases = [("SSO", 1), ("SSO", 2), ("SSO", 3), ("NONE", 1), ("NONE", 3)];
-        for (code, customer) in cases {
-            let together = conn.relation_type_and_customer(code, customer).unwrap();
-            let apart = Separately(&mut conn)
-                .relation_type_and_customer(code, customer)
-                .unwrap();
-            let shown = |a: &Option<(RelationType, Option<CustomerRecord>)>| format!("{a:?}");
-            assert_eq!(
-                shown(&together),
-                shown(&apart),
-                "{code}, customer {customer}"
+        let sso = |validity| Some(("SSO".to_owned(), validity));
+        let cases = [
+            ("SSO", 1, sso(Some(Validity::Valid))),
+            ("SSO", 2, sso(Some(Validity::Invalid))),
+            ("SSO", 3, sso(None)),
+            ("NONE", 1, None),
+            ("NONE", 3, None),
+        ];
+        for (code, customer, expected) in cases {
+            let together = seen(conn.relation_type_and_customer(code, customer).unwrap());
+            let apart = seen(
+                Separately(&mut conn)
+                    .relation_type_and_customer(code, customer)
+                    .unwrap(),
             );
+            assert_eq!(together, expected, "{code}, customer {customer}");
+            assert_eq!(apart, expected, "{code}, customer {customer}: the default");
         }
-        let found = conn.relation_type_and_customer("SSO", 2).unwrap();
-        let (relation_type, customer) = found.expect("the type");
-        assert_eq!(relation_type.code, "SSO");
-        assert_eq!(customer.map(|c| c.validity), Some(Validity::Invalid));
     }
 
+    /// A create whose customer is not there (the rules found it, and it
+    /// went before the write) is an error that stores nothing, on each
+    /// backend's way of writing.
+    fn check_a_create_for_a_missing_customer_stores_nothing(database: &Database) {
+        let mut conn = database.connection().unwrap();
+        db_run!(conn.conn(), |c| c.batch_execute(SEED).unwrap());
+        let relation = crate::relations::ValidRelation {
+            customer_number: 99,
+            ..numbered_relation(0)
+        };
+        let error = conn.insert_relation(&relation).unwrap_err();
+        assert!(
+            error.to_string().contains("customer 99 vanished"),
+            "{error}"
+        );
+        let counts = |c: Conn<'_>| {
+            let count = |table: &str| {
+                format!("SELECT count(*) AS n FROM {table} WHERE customer_number = 99")
+            };
+            db_run!(c, |c| [
+                diesel::sql_query(count("customer_relations"))
+                    .get_result::<Count>(c)
+                    .unwrap()
+                    .n,
+                diesel::sql_query(count("customer_relation_changes"))
+                    .get_result::<Count>(c)
+                    .unwrap()
+                    .n,
+            ])
+        };
+        assert_eq!(counts(conn.conn()), [0, 0]);
+    }
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    #[test]
+    fn a_create_for_a_missing_customer_stores_nothing_on_sqlite() {
+        let (_dir, database) = scratch_sqlite_database("vanished");
+        check_a_create_for_a_missing_customer_stores_nothing(&database);
+    }
+
+    #[test]
+    #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
+    fn a_create_for_a_missing_customer_stores_nothing_on_postgres() {
+        on_a_scratch_postgres_database(
+            "vanished",
+            check_a_create_for_a_missing_customer_stores_nothing,
+        );
+    }
+
+    /// A SQLite database of its own, migrated, in a folder that is removed
+    /// when the returned guard is dropped.
     fn scratch_sqlite_database(label: &str) -> (tempfile::TempDir, Database) {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::Sqlite(dir.path().join(format!("{label}.db")));
