@@ -15,6 +15,11 @@ use crate::soap::XmlLimits;
 use crate::store::{PoolOptions, SqliteSynchronous, redact_url};
 use crate::telemetry::LogFormat;
 
+/// How often log lines are written at the least (README, "Logs").
+pub const DEFAULT_LOG_FLUSH: Duration = Duration::from_millis(100);
+/// The longest a line may wait to be written.
+const MAX_LOG_FLUSH_MS: u64 = 10_000;
+
 /// Every setting of `serve`, by the name of its flag (with `_` for `-`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +53,7 @@ pub struct ServeConfig {
     pub auth_cooldown_secs: u64,
     pub log_format: String,
     pub log_spans: bool,
+    pub log_flush_ms: u64,
     pub otlp_endpoint: Option<String>,
     pub metrics_bind: Option<String>,
     pub compress_min_bytes: usize,
@@ -89,6 +95,7 @@ impl Default for ServeConfig {
             auth_cooldown_secs: throttle.cooldown.as_secs(),
             log_format: "text".to_owned(),
             log_spans: false,
+            log_flush_ms: DEFAULT_LOG_FLUSH.as_millis() as u64,
             otlp_endpoint: None,
             metrics_bind: None,
             compress_min_bytes: settings::DEFAULT_COMPRESS_MIN_BYTES,
@@ -238,6 +245,13 @@ impl ServeConfig {
                 "tls_client_ca needs tls_cert and tls_key".into(),
             ));
         }
+        if self.log_flush_ms > MAX_LOG_FLUSH_MS {
+            return Err(ConfigError(format!(
+                "log_flush_ms must be at most {MAX_LOG_FLUSH_MS}; it is {}, from {}",
+                self.log_flush_ms,
+                source("log_flush_ms")
+            )));
+        }
         if self.shutdown_grace_secs <= self.database_timeout_secs {
             return Err(ConfigError(format!(
                 "shutdown_grace_secs ({}) must be longer than database_timeout_secs ({}), so that every request in flight is answered before the server stops",
@@ -253,6 +267,11 @@ impl ServeConfig {
         } else {
             LogFormat::Text
         }
+    }
+
+    /// How often batched log lines are written; `None` (0): each at once.
+    pub fn log_flush_every(&self) -> Option<Duration> {
+        (self.log_flush_ms > 0).then(|| Duration::from_millis(self.log_flush_ms))
     }
 
     pub fn pool_options(&self) -> PoolOptions {

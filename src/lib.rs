@@ -24,6 +24,7 @@ pub mod compression;
 pub mod config;
 pub mod endpoint;
 pub mod import;
+pub mod log_writer;
 pub mod monitoring;
 pub mod operations;
 pub mod register;

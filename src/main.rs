@@ -306,6 +306,11 @@ struct ServeArgs {
     #[arg(long)]
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     log_spans: bool,
+    /// Milliseconds a log line may wait to be written with others; 0 writes
+    /// each line at once (warnings and errors always are). [default: 100]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_flush_ms: Option<u64>,
     /// Export traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318
     /// (builds with the otlp feature only).
     #[arg(long)]
@@ -339,7 +344,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(*args),
         command => {
-            let _tracing = customer_relations::telemetry::init(LogFormat::Text, false, None);
+            let _tracing = customer_relations::telemetry::init(LogFormat::Text, false, None, None);
             match command {
                 Command::Serve(_) => unreachable!("handled above"),
                 Command::Migrate(args) => args
@@ -497,6 +502,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         config.log_format(),
         config.log_spans,
         config.otlp_endpoint.as_deref(),
+        config.log_flush_every(),
     )?;
     log::info!(
         "configuration: {}",

@@ -8,6 +8,7 @@ mod codes;
 mod enums;
 mod errors;
 mod relation_type;
+mod timestamp;
 
 pub use caller::{Caller, Role};
 pub use codes::{CanonicalReference, CodeParseError, RegisterCode};
@@ -15,3 +16,4 @@ pub(crate) use enums::text_enum;
 pub use enums::{ReferenceType, TitleMode, Validity};
 pub use errors::{EMAIL_MAX_CHARS, FieldError, FieldErrors, InternalError, Invalid};
 pub use relation_type::{RelationType, RelationTypes, sorted_by_code};
+pub use timestamp::UtcText;

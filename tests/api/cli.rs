@@ -95,13 +95,36 @@ impl Server {
             .unwrap()
     }
 
-    /// Ctrl-C, then the exit status.
+    /// Ctrl-C, then the exit status and the whole log (its last lines are
+    /// written as the server exits: read until the pipe closes).
     pub fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-INT", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();
-        let log = self.stderr.try_iter().collect();
+        let mut log = Vec::new();
+        loop {
+            match self.stderr.recv_timeout(Duration::from_secs(10)) {
+                Ok(line) => log.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("the log did not end: {log:#?}"),
+            }
+        }
         (status, log)
+    }
+
+    /// The log lines written so far, waiting up to `within` for one that
+    /// `wanted` accepts.
+    fn log_until(&self, within: Duration, wanted: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = std::time::Instant::now() + within;
+        let mut log = Vec::new();
+        while !log.iter().any(|line: &String| wanted(line)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => log.push(line),
+                Err(_) => break,
+            }
+        }
+        log
     }
 }
 
@@ -702,6 +725,75 @@ fn flags_that_mean_nothing_are_refused_not_panicked_on() {
             "{stderr}"
         );
     }
+}
+
+/// The text log while the server runs: a request's line is written within
+/// the flush interval (100 ms by default), not only when the server stops,
+/// in the shape the README shows; a warning is written at once, after the
+/// lines before it, however long the interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn log_lines_are_written_while_the_server_runs() {
+    let line = regex::Regex::new(concat!(
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z  INFO customer_relations::requests: answered ",
+        r"request_id=(\S+) trace_id=[0-9a-f]{32} method=POST path=/CustomerRelationService ",
+        r"service=CustomerRelationService operation=GetCustomerRelationsByCustomer ",
+        r"client=(\S+) outcome=(\S+) status=(\d+) duration_ms=\d+\.\d\d$"
+    ))
+    .unwrap();
+    let answered = |id: &'static str| {
+        let line = line.clone();
+        move |l: &str| line.captures(l).is_some_and(|c| &c[1] == id)
+    };
+    let get = |server: &Server, login: crate::helpers::Login, request_id: &'static str| {
+        crate::helpers::client_as(login)
+            .post(&server.endpoint)
+            .header("Content-Type", Soap::V11.content_type())
+            .header("X-Request-Id", request_id)
+            .body(envelope(Soap::V11, &get_relations_xml(1000)))
+            .send()
+    };
+
+    let database = Backend::Sqlite.fresh_database();
+    let server = Server::start(&database.raw_url, &["--demo"]);
+    assert_eq!(
+        get(&server, crate::helpers::DEMO_ADMIN, "first")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let log = server.log_until(Duration::from_secs(5), answered("first"));
+    let first = log.iter().find(|l| answered("first")(l));
+    assert!(
+        first.is_some_and(|l| l.contains(" client=demo-admin outcome=ok status=200 ")),
+        "{log:#?}"
+    );
+    assert!(server.interrupt().0.success());
+
+    let database = Backend::Sqlite.fresh_database();
+    let server = Server::start(&database.raw_url, &["--demo", "--log-flush-ms", "10000"]);
+    assert_eq!(
+        get(&server, crate::helpers::DEMO_ADMIN, "second")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let refused = get(&server, ("demo-admin", "not-the-secret"), "refused")
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 500);
+    let warned = |l: &str| l.contains(" WARN ") && l.contains("refused");
+    let started = std::time::Instant::now();
+    let log = server.log_until(Duration::from_secs(5), warned);
+    assert!(started.elapsed() < Duration::from_secs(5), "{log:#?}");
+    let second = log.iter().position(|l| answered("second")(l));
+    let warning = log.iter().position(|l| warned(l));
+    assert!(
+        second.is_some() && warning.is_some() && second < warning,
+        "{log:#?}"
+    );
+    assert!(server.interrupt().0.success());
 }
 
 /// `--log-format json`: one object per line; the request line carries the
