@@ -839,6 +839,27 @@ mod tests {
         }
     }
 
+    /// This service's text line, without time, with colours or not.
+    fn plain_line(
+        ansi: bool,
+    ) -> impl FnOnce(
+        Captured,
+    ) -> Box<
+        dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync,
+    > {
+        move |out| {
+            tracing_subscriber::fmt::layer()
+                .with_ansi(ansi)
+                .fmt_fields(PlainFields)
+                .event_format(PlainLine {
+                    timestamps: false,
+                    ansi,
+                })
+                .with_writer(out)
+                .boxed()
+        }
+    }
+
     #[test]
     fn plain_fields_write_what_the_default_writes_without_colours() {
         let default = logged(default_line(
@@ -855,16 +876,7 @@ mod tests {
     #[test]
     fn plain_lines_are_the_defaults_lines() {
         let default = logged(default_line(PlainFields));
-        let plain = logged(|out| {
-            tracing_subscriber::fmt::layer()
-                .with_ansi(false)
-                .fmt_fields(PlainFields)
-                .event_format(PlainLine {
-                    timestamps: false,
-                    ansi: false,
-                })
-                .with_writer(out)
-        });
+        let plain = logged(plain_line(false));
         assert_eq!(plain, default);
         assert!(
             plain.contains(" INFO request{request_id=abc parent_id=\"\" parent_id=\"p-1\"}: customer_relations::other: answered method=POST"),
@@ -881,31 +893,19 @@ mod tests {
     /// bare, unless one needs escaping (then quoted, never two lines).
     #[test]
     fn the_request_line_shows_its_strings_bare() {
-        let plain = captured(
-            |out| {
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(false)
-                    .fmt_fields(PlainFields)
-                    .event_format(PlainLine {
-                        timestamps: false,
-                        ansi: false,
-                    })
-                    .with_writer(out)
-            },
-            || {
-                tracing::info!(
-                    target: REQUESTS_TARGET,
-                    parent: None,
-                    request_id = "gw-42",
-                    path = "/CustomerRelationService",
-                    client = "-",
-                    status = 200u16,
-                    duration_ms = Hundredths::of(Duration::from_micros(2_996)).as_str(),
-                    "answered"
-                );
-                tracing::info!(target: REQUESTS_TARGET, parent: None, odd = "a\nb \"c\"", "answered");
-            },
-        );
+        let plain = captured(plain_line(false), || {
+            tracing::info!(
+                target: REQUESTS_TARGET,
+                parent: None,
+                request_id = "gw-42",
+                path = "/CustomerRelationService",
+                client = "-",
+                status = 200u16,
+                duration_ms = Hundredths::of(Duration::from_micros(2_996)).as_str(),
+                "answered"
+            );
+            tracing::info!(target: REQUESTS_TARGET, parent: None, odd = "a\nb \"c\"", "answered");
+        });
         let display = captured(default_line(PlainFields), || {
             tracing::info!(
                 target: REQUESTS_TARGET,
@@ -954,19 +954,7 @@ mod tests {
     /// target styled.
     #[test]
     fn coloured_lines_are_the_plain_lines_styled() {
-        let line = |ansi: bool| {
-            logged(move |out| {
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(ansi)
-                    .fmt_fields(PlainFields)
-                    .event_format(PlainLine {
-                        timestamps: false,
-                        ansi,
-                    })
-                    .with_writer(out)
-            })
-        };
-        let (coloured, plain) = (line(true), line(false));
+        let (coloured, plain) = (logged(plain_line(true)), logged(plain_line(false)));
         assert!(
             coloured.contains("\x1b[32m INFO\x1b[0m \x1b[1mrequest\x1b[0m"),
             "{coloured}"

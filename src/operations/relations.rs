@@ -382,23 +382,15 @@ mod tests {
 
     use super::date_time;
 
+    /// Years from 0 to 9999 are `UtcText`'s (tested there); the rest is
+    /// written here.
     #[test]
-    fn date_times_are_written_as_chronos_pattern_writes_them() {
-        let instants = [
-            Utc.timestamp_opt(0, 0).unwrap(),
-            Utc.timestamp_opt(1_796_000_123, 7_000_000).unwrap(),
-            Utc.with_ymd_and_hms(2026, 12, 4, 9, 5, 3).unwrap()
-                + chrono::Duration::microseconds(999_999),
-            Utc.with_ymd_and_hms(999, 1, 2, 3, 4, 5).unwrap(),
-            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap()
-                + chrono::Duration::milliseconds(999),
-        ];
-        for at in instants {
-            assert_eq!(
-                date_time(&at),
-                at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-            );
-        }
+    fn date_times_are_xs_date_times_whatever_the_year() {
+        let at = Utc.timestamp_opt(1_796_000_123, 7_000_000).unwrap();
+        assert_eq!(
+            date_time(&at),
+            at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        );
         // Beyond four digits chrono writes a `+`, which xs:dateTime does
         // not allow; before the year 0, four digits after the sign.
         assert_eq!(
