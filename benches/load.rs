@@ -23,8 +23,10 @@
 //! The ceiling: the same generator against a minimal actix-web server (this
 //! program started with `ceiling`) that answers every POST with the
 //! byte-identical Get response; every Get figure is also given as a share
-//! of it. Then the cost of the request log (the server with
-//! `RUST_LOG=warn`), and Get and Find with 10 thousand and with 1 million
+//! of it. Then what the request log, authentication and the metrics cost
+//! (the server with `RUST_LOG=warn`, and with `--bench-without
+//! authentication,metrics`, which this crate's builds for benchmarks and
+//! tests have), and Get and Find with 10 thousand and with 1 million
 //! relations in the database.
 //!
 //! The table goes to stdout and to `target/bench/load.md`.
@@ -439,8 +441,10 @@ fn wait_until_listening(address: SocketAddr, child: &mut Child) {
     panic!("nothing listens on {address} after 60 s");
 }
 
-/// Starts the release server on `database` with the demo data.
-fn serve(database: &str, log: bool, work: &Path) -> Target {
+/// Starts the release server on `database` with the demo data, with its
+/// request log or not, and with what `without` names switched off
+/// (`--bench-without`: authentication, metrics).
+fn serve(database: &str, log: bool, without: &[&str], work: &Path) -> Target {
     let port = free_port();
     let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let log_file =
@@ -454,6 +458,11 @@ fn serve(database: &str, log: bool, work: &Path) -> Target {
             "--database",
             database,
         ])
+        .args(
+            (!without.is_empty())
+                .then(|| format!("--bench-without={}", without.join(",")))
+                .as_slice(),
+        )
         .env("RUST_LOG", if log { "info" } else { "warn" })
         .env_remove("DATABASE_URL")
         .env_remove("CR_CONFIG")
@@ -850,7 +859,7 @@ fn main() {
     let mut log_rows = Vec::new();
     for backend in &backends {
         let name = backend.label();
-        let target = serve(&backend.url(), true, work.path());
+        let target = serve(&backend.url(), true, &[], work.path());
         for n in 1..=5 {
             call(
                 target.address,
@@ -905,29 +914,41 @@ fn main() {
             }
         }
 
-        // The request log's cost: the same Get, logging warnings only,
-        // alternated with the log on, `rounds` times.
+        // What the request log, authentication and the metrics cost: the
+        // same Get with each switched off, and with all three, alternated
+        // with the defaults, `rounds` times.
         drop(target);
-        let (mut withouts, mut withs) = (Vec::new(), Vec::new());
+        let variants: [(bool, &[&str]); 5] = [
+            (false, &["authentication", "metrics"]),
+            (false, &[]),
+            (true, &["authentication"]),
+            (true, &["metrics"]),
+            (true, &[]),
+        ];
+        let mut rates: Vec<Vec<_>> = variants.iter().map(|_| Vec::new()).collect();
         let mut target = None;
         for _ in 0..options.rounds {
-            drop(target.take());
-            let quiet = serve(&backend.url(), false, work.path());
-            run(&quiet, Workload::Get, "warm", 8, 1.0, None);
-            withouts.push(run(&quiet, Workload::Get, "nolog", 64, seconds, None));
-            drop(quiet);
-            let logged = serve(&backend.url(), true, work.path());
-            run(&logged, Workload::Get, "warm", 8, 1.0, None);
-            withs.push(run(&logged, Workload::Get, "log", 64, seconds, None));
-            target = Some(logged);
+            for (rates, (log, without)) in rates.iter_mut().zip(variants) {
+                drop(target.take());
+                let server = serve(&backend.url(), log, without, work.path());
+                run(&server, Workload::Get, "warm", 8, 1.0, None);
+                rates.push(run(&server, Workload::Get, "switches", 64, seconds, None));
+                target = Some(server);
+            }
         }
+        // The last one ran with the defaults.
         let target = target.expect("at least one round");
-        let (with, without) = (median(withs), median(withouts));
+        let rates: Vec<f64> = rates.into_iter().map(|runs| median(runs).rate).collect();
+        let [none, without_log, without_auth, without_metrics, all] = rates[..] else {
+            unreachable!("five variants")
+        };
+        let cost = |without: f64| 100.0 * (1.0 - all / without);
         log_rows.push(format!(
-            "| {name} | {:.0}/s | {:.0}/s | {:.1} % |",
-            with.rate,
-            without.rate,
-            100.0 * (1.0 - with.rate / without.rate)
+            "| {name} | {all:.0}/s | {without_log:.0}/s ({:.1} %) | {without_auth:.0}/s ({:.1} %) | {without_metrics:.0}/s ({:.1} %) | {none:.0}/s | {:.1} % |",
+            cost(without_log),
+            cost(without_auth),
+            cost(without_metrics),
+            cost(none),
         ));
 
         if options.scale {
@@ -977,9 +998,9 @@ fn main() {
     }
 
     report.line(String::new());
-    report.line("Request log: Get at 64 connections with the log (`RUST_LOG=info`, the default) and without (`RUST_LOG=warn`).\n".into());
-    report.line("| backend | with the log | without | cost |".into());
-    report.line("|---|---|---|---|".into());
+    report.line("What the request log, authentication and the metrics cost: Get at 64 connections with the defaults, and with each switched off (the log with `RUST_LOG=warn`, the others with `--bench-without`), and with all three; in brackets, the share of Gets a second each costs.\n".into());
+    report.line("| backend | defaults | without the log | without authentication | without metrics | without all three | the three cost |".into());
+    report.line("|---|---|---|---|---|---|---|".into());
     for row in log_rows {
         report.line(row);
     }

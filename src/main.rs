@@ -337,6 +337,13 @@ struct ServeArgs {
     #[arg(long, hide = true)]
     #[serde(skip)]
     panic_trigger: bool,
+    /// Builds with the bench-switches feature only: switch authentication
+    /// and/or the metrics off, to measure what they cost (the load
+    /// benchmark); the server then listens on loopback addresses only.
+    #[cfg(feature = "bench-switches")]
+    #[arg(long, hide = true, value_delimiter = ',', value_parser = ["authentication", "metrics"])]
+    #[serde(skip)]
+    bench_without: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -492,6 +499,37 @@ fn client(command: ClientCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--bench-without`: what the load benchmark switches off. Never on an
+/// address other machines can reach.
+#[cfg(feature = "bench-switches")]
+fn switch_off(
+    settings: &mut customer_relations::settings::Settings,
+    without: &[String],
+) -> anyhow::Result<()> {
+    let off = |what: &str| without.iter().any(|w| w == what);
+    settings.switched_off = customer_relations::settings::SwitchedOff {
+        authentication: off("authentication"),
+        metrics: off("metrics"),
+    };
+    if without.is_empty() {
+        return Ok(());
+    }
+    let loopback = settings
+        .bind
+        .parse::<std::net::SocketAddr>()
+        .is_ok_and(|address| address.ip().is_loopback());
+    anyhow::ensure!(
+        loopback,
+        "--bench-without is for the load benchmark, on a loopback address; --bind is {}",
+        settings.bind
+    );
+    log::warn!(
+        "switched off for a benchmark: {}; never serve clients with this",
+        without.join(", ")
+    );
+    Ok(())
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServeConfig::load(args.config.as_deref(), &args)?;
     if args.print_config {
@@ -530,6 +568,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         settings.panic_trigger = args.panic_trigger;
     }
+    #[cfg(feature = "bench-switches")]
+    switch_off(&mut settings, &args.bench_without)?;
 
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(&settings, database)?;

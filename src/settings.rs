@@ -52,6 +52,10 @@ pub struct Settings {
     /// a Server fault and the worker survives.
     #[cfg(debug_assertions)]
     pub panic_trigger: bool,
+    /// Builds with the `bench-switches` feature only (the load benchmark's
+    /// server): what is switched off to measure what it costs.
+    #[cfg(feature = "bench-switches")]
+    pub switched_off: SwitchedOff,
     /// HTTP worker threads; `None` for one per CPU core.
     pub workers: Option<usize>,
     /// Serve `/metrics` on this address instead of the main one.
@@ -94,6 +98,8 @@ impl Settings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             #[cfg(debug_assertions)]
             panic_trigger: false,
+            #[cfg(feature = "bench-switches")]
+            switched_off: SwitchedOff::default(),
             workers: None,
             metrics_bind: None,
             compress_min_bytes: DEFAULT_COMPRESS_MIN_BYTES,
@@ -101,4 +107,17 @@ impl Settings {
             tls: None,
         }
     }
+}
+
+/// What the load benchmark switches off to measure its cost (README,
+/// "Performance"), in builds with the `bench-switches` feature only, which
+/// the benchmarks and tests are (a dev-dependency of the crate on itself
+/// turns it on for them); `cargo build` leaves it out.
+#[cfg(feature = "bench-switches")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SwitchedOff {
+    /// Every request is an admin, without credentials.
+    pub authentication: bool,
+    /// Requests are not counted for `/metrics`.
+    pub metrics: bool,
 }

@@ -70,6 +70,8 @@ impl Application {
             metrics: Arc::new(Metrics::new()),
             #[cfg(debug_assertions)]
             panic_trigger: settings.panic_trigger,
+            #[cfg(feature = "bench-switches")]
+            switched_off: settings.switched_off,
             xml_limits: settings.xml_limits.clone(),
         });
         // actix counts connections per worker.

@@ -796,6 +796,95 @@ async fn log_lines_are_written_while_the_server_runs() {
     assert!(server.interrupt().0.success());
 }
 
+/// The load benchmark's switches (`--bench-without`, in builds for tests
+/// and benchmarks only): without authentication a request needs no
+/// credentials, without metrics it is not counted; neither is allowed on
+/// an address other machines can reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_benchmarks_switches_do_what_they_say_and_only_on_loopback() {
+    let get = |server: &Server| {
+        reqwest::Client::new()
+            .post(&server.endpoint)
+            .header("Content-Type", Soap::V11.content_type())
+            .body(envelope(Soap::V11, &get_relations_xml(1000)))
+            .send()
+    };
+    let counted = |metrics: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("customer_relations_soap_requests_total{")
+                && l.contains("GetCustomerRelationsByCustomer")
+        })
+    };
+    let metrics = |server: &Server| {
+        let url = server
+            .endpoint
+            .replace("/CustomerRelationService", "/metrics");
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    };
+    for (without, anonymous, counts) in [
+        ("", false, true),
+        ("authentication", true, true),
+        ("metrics", false, false),
+        ("authentication,metrics", true, false),
+    ] {
+        let database = Backend::Sqlite.fresh_database();
+        let flag = format!("--bench-without={without}");
+        let args: &[&str] = if without.is_empty() {
+            &["--demo"]
+        } else {
+            &["--demo", &flag]
+        };
+        let server = Server::start(&database.raw_url, args);
+        let anonymous_get = get(&server).await.unwrap();
+        let status = anonymous_get.status();
+        let body = anonymous_get.text().await.unwrap();
+        if anonymous {
+            assert_eq!(status, 200, "{without}: {body}");
+            assert!(
+                body.contains("GetCustomerRelationsByCustomerResponse"),
+                "{body}"
+            );
+        } else {
+            assert!(
+                body.contains("AuthenticationFault"),
+                "{without}: {status} {body}"
+            );
+        }
+        let admin = crate::helpers::client_as(crate::helpers::DEMO_ADMIN)
+            .post(&server.endpoint)
+            .header("Content-Type", Soap::V11.content_type())
+            .body(envelope(Soap::V11, &get_relations_xml(1000)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(admin.status(), 200, "{without}");
+        assert_eq!(counted(&metrics(&server).await), counts, "{without}");
+        let (status, log) = server.interrupt();
+        assert!(status.success());
+        assert_eq!(
+            log.iter()
+                .any(|l| l.contains(" WARN ") && l.contains("switched off for a benchmark")),
+            !without.is_empty(),
+            "{without}: {log:#?}"
+        );
+    }
+    let database = Backend::Sqlite.fresh_database();
+    let (code, stderr) = run(&[
+        "serve",
+        "--bind",
+        "0.0.0.0:0",
+        "--database",
+        &database.raw_url,
+        "--bench-without",
+        "authentication",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--bench-without is for the load benchmark, on a loopback address"),
+        "{stderr}"
+    );
+}
+
 /// `--log-format json`: one object per line; the request line carries the
 /// gateway's request id and trace, and the client, service, operation,
 /// outcome, status and duration.
