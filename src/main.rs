@@ -308,7 +308,7 @@ struct ServeArgs {
     log_spans: bool,
     /// Milliseconds a log line may wait to be written with others; 0 writes
     /// each line at once (warnings and errors always are). [default: 100]
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000))]
     #[serde(skip_serializing_if = "Option::is_none")]
     log_flush_ms: Option<u64>,
     /// Export traces to this OTLP/HTTP collector, e.g. http://127.0.0.1:4318

@@ -717,6 +717,7 @@ fn flags_that_mean_nothing_are_refused_not_panicked_on() {
         ("--auth-client-failures", "0"),
         ("--auth-address-failures", "0"),
         ("--auth-cooldown-secs", "0"),
+        ("--log-flush-ms", "10001"),
     ] {
         let (code, stderr) = run(&["serve", "--bind", "127.0.0.1:0", flag, value]);
         assert_eq!(code, Some(2), "{flag} {value}: {stderr}");
@@ -1003,6 +1004,7 @@ fn a_config_file_sits_under_the_environment_and_the_flags() {
         "log_format = \"json\"",                           // the file
         "database = \"postgres://cr:***@db.example/crm\"", // the file, password hidden
         "max_elements = 10000",                            // the default
+        "log_flush_ms = 100",                              // the default
     ] {
         assert!(shown.lines().any(|l| l == line), "{line} in\n{shown}");
     }
@@ -1025,6 +1027,10 @@ fn a_config_file_sits_under_the_environment_and_the_flags() {
         (
             "shutdown_grace_secs = 5\n",
             "must be longer than database_timeout_secs",
+        ),
+        (
+            "log_flush_ms = 60000\n",
+            "log_flush_ms must be at most 10000; it is 60000, from TOML file",
         ),
     ] {
         std::fs::write(&file, contents).unwrap();
