@@ -86,10 +86,7 @@ impl Batches {
         let output = &mut *output;
         std::mem::swap(&mut *pending, &mut output.spare);
         drop(pending);
-        let result = output
-            .out
-            .write_all(&output.spare)
-            .and_then(|()| output.out.flush());
+        let result = write_batch(output.out.as_mut(), &output.spare);
         output.spare.clear();
         result
     }
@@ -115,8 +112,7 @@ impl Batches {
         let Ok(mut output) = self.output.try_lock() else {
             return;
         };
-        let _ = output.out.write_all(&pending);
-        let _ = output.out.flush();
+        let _ = write_batch(output.out.as_mut(), &pending);
         pending.clear();
     }
 
@@ -131,6 +127,10 @@ impl Batches {
             previous(info);
         }));
     }
+}
+
+fn write_batch(out: &mut dyn Write, batch: &[u8]) -> io::Result<()> {
+    out.write_all(batch).and_then(|()| out.flush())
 }
 
 impl Output {

@@ -344,19 +344,13 @@ pub fn init(
     let batches = Batches::new(Box::new(std::io::stderr()), flush_every);
     batches.flush_on_panic();
     let writer = BatchedWriter(batches.clone());
-    let text = || {
-        tracing_subscriber::fmt::layer()
-            .with_ansi(ansi)
-            .with_span_events(span_events.clone())
-            .with_writer(writer.clone())
-    };
     let lines = match format {
-        LogFormat::Text => text()
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_span_events(span_events)
+            .with_writer(writer)
             .fmt_fields(PlainFields)
-            .event_format(PlainLine {
-                timestamps: true,
-                ansi,
-            })
+            .event_format(PlainLine { timestamps: true })
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
@@ -364,7 +358,7 @@ pub fn init(
             .with_current_span(true)
             .with_span_list(false)
             .with_span_events(span_events)
-            .with_writer(writer.clone())
+            .with_writer(writer)
             .boxed(),
     };
     let registry = tracing_subscriber::registry().with(filter).with(lines);
@@ -396,12 +390,11 @@ pub fn init(
 /// (`TIMESTAMP LEVEL spans: target: fields`), with the timestamp written
 /// digit by digit and each part written as it is rather than through
 /// `write!`: the default's formatting was a quarter of the request log's
-/// cost (README, "Performance"). For a terminal, the level, the spans and
-/// the target in the default's colours.
+/// cost (README, "Performance"). With colours (the layer's `with_ansi`,
+/// for a terminal), the level, the spans and the target in the default's.
 struct PlainLine {
     /// Off in tests, to compare lines with the default's.
     timestamps: bool,
-    ansi: bool,
 }
 
 /// ANSI styles, and the end of one.
@@ -437,7 +430,8 @@ where
             Level::WARN => ("\x1b[33m", " WARN"),
             Level::ERROR => ("\x1b[31m", "ERROR"),
         };
-        let style = |on: &'static str| if self.ansi { on } else { "" };
+        let ansi = writer.has_ansi_escapes();
+        let style = |on: &'static str| if ansi { on } else { "" };
         let reset = style(RESET);
         for part in [style(colour), level, reset, " "] {
             writer.write_str(part)?;
@@ -471,14 +465,7 @@ where
         if meta.target() == REQUESTS_TARGET {
             // The request line's values are ids, codes and a path, given as
             // strings so that they need not go through `fmt` one by one.
-            let mut visitor = PlainVisitor {
-                writer: writer.by_ref(),
-                separate: false,
-                result: Ok(()),
-                bare_strings: true,
-            };
-            event.record(&mut visitor);
-            visitor.result?;
+            plain_fields(writer.by_ref(), event, true)?;
         } else {
             context.format_fields(writer.by_ref(), event)?;
         }
@@ -495,15 +482,21 @@ struct PlainFields;
 
 impl<'writer> FormatFields<'writer> for PlainFields {
     fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
-        let mut visitor = PlainVisitor {
-            writer,
-            separate: false,
-            result: Ok(()),
-            bare_strings: false,
-        };
-        fields.record(&mut visitor);
-        visitor.result
+        plain_fields(writer, fields, false)
     }
+}
+
+/// Writes `fields` as `PlainFields` does; with `bare_strings`, strings that
+/// need no escaping without their quotes.
+fn plain_fields(writer: Writer<'_>, fields: impl RecordFields, bare_strings: bool) -> fmt::Result {
+    let mut visitor = PlainVisitor {
+        writer,
+        separate: false,
+        result: Ok(()),
+        bare_strings,
+    };
+    fields.record(&mut visitor);
+    visitor.result
 }
 
 struct PlainVisitor<'writer> {
@@ -851,10 +844,7 @@ mod tests {
             tracing_subscriber::fmt::layer()
                 .with_ansi(ansi)
                 .fmt_fields(PlainFields)
-                .event_format(PlainLine {
-                    timestamps: false,
-                    ansi,
-                })
+                .event_format(PlainLine { timestamps: false })
                 .with_writer(out)
                 .boxed()
         }
@@ -974,12 +964,7 @@ mod tests {
                     .fmt_fields(PlainFields)
                     .with_writer(out);
                 if timer {
-                    layer
-                        .event_format(PlainLine {
-                            timestamps: true,
-                            ansi: false,
-                        })
-                        .boxed()
+                    layer.event_format(PlainLine { timestamps: true }).boxed()
                 } else {
                     layer.boxed()
                 }
