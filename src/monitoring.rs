@@ -27,6 +27,7 @@ pub struct Metrics {
     auth_failures: IntCounterVec,
     pool: IntGaugeVec,
     at_database: IntGauge,
+    log_lines_dropped: IntCounter,
 }
 
 fn registered<T: prometheus::core::Collector + Clone + 'static>(
@@ -118,6 +119,14 @@ impl Metrics {
             )
             .expect("valid name"),
         );
+        let log_lines_dropped = registered(
+            &registry,
+            IntCounter::new(
+                "log_lines_dropped_total",
+                "Log lines dropped because stderr took none while 8 MiB of them waited (a stalled log reader; README, \"Logs\"). Counted for the whole process.",
+            )
+            .expect("valid name"),
+        );
         let build = registered(
             &registry,
             IntGaugeVec::new(
@@ -136,6 +145,7 @@ impl Metrics {
             auth_failures,
             pool,
             at_database,
+            log_lines_dropped,
         }
     }
 
@@ -164,8 +174,9 @@ impl Metrics {
         self.auth_failures.with_label_values(&[reason]).inc();
     }
 
-    /// The text format, with the database gauges as they are now.
-    pub fn render(&self, pool: PoolState, at_database: usize) -> String {
+    /// The text format, with the database gauges and the count of dropped
+    /// log lines as they are now.
+    pub fn render(&self, pool: PoolState, at_database: usize, log_lines_dropped: u64) -> String {
         self.pool
             .with_label_values(&["max"])
             .set(i64::from(pool.max));
@@ -177,6 +188,10 @@ impl Metrics {
             .set(i64::from(pool.idle));
         self.at_database
             .set(i64::try_from(at_database).unwrap_or(i64::MAX));
+        // A counter only rises: by what was dropped since the last scrape.
+        let counted = self.log_lines_dropped.get();
+        self.log_lines_dropped
+            .inc_by(log_lines_dropped.saturating_sub(counted));
         let mut text = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut text)
@@ -217,6 +232,7 @@ mod tests {
                 idle: 1,
             },
             0,
+            7,
         );
         for line in [
             r#"customer_relations_soap_requests_total{operation="GetRelationTypes",outcome="ok",service="CustomerRelationService"} 1"#,
@@ -225,6 +241,7 @@ mod tests {
             r#"customer_relations_auth_failures_total{reason="refused"} 1"#,
             r#"customer_relations_database_pool_connections{state="max"} 8"#,
             r#"customer_relations_build_info{version=""#,
+            "customer_relations_log_lines_dropped_total 7",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");
         }

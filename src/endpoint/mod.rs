@@ -660,9 +660,11 @@ fn request_base(request: &HttpRequest, trust_forwarded: bool) -> Result<String, 
 
 /// `GET /metrics`: the Prometheus text format (README, "Metrics").
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let text = state
-        .metrics
-        .render(state.database.pool_state(), state.at_database.taken());
+    let text = state.metrics.render(
+        state.database.pool_state(),
+        state.at_database.taken(),
+        crate::log_writer::dropped_lines(),
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text)

@@ -27,6 +27,24 @@ impl Server {
 
     /// As [`Server::start`], with the command prepared further first.
     fn start_with(database: &str, extra: &[&str], prepare: impl FnOnce(&mut Command)) -> Self {
+        Self::start_reading_log_after(database, extra, prepare, None)
+    }
+
+    /// As [`Server::start`], with nobody reading the server's stderr until
+    /// something is sent on the returned sender (or it is dropped): a pipe
+    /// that fills.
+    fn start_with_log_unread(database: &str, extra: &[&str]) -> (Self, mpsc::Sender<()>) {
+        let (read, gate) = mpsc::channel();
+        let server = Self::start_reading_log_after(database, extra, |_| {}, Some(gate));
+        (server, read)
+    }
+
+    fn start_reading_log_after(
+        database: &str,
+        extra: &[&str],
+        prepare: impl FnOnce(&mut Command),
+        gate: Option<mpsc::Receiver<()>>,
+    ) -> Self {
         let mut command = Command::new(BIN);
         command
             .args(["serve", "--bind", "127.0.0.1:0", "--database", database])
@@ -46,6 +64,9 @@ impl Server {
         let stderr_reader = BufReader::new(child.stderr.take().unwrap());
         let (stderr_tx, stderr) = mpsc::channel();
         std::thread::spawn(move || {
+            if let Some(gate) = gate {
+                let _ = gate.recv();
+            }
             for line in stderr_reader.lines().map_while(Result::ok) {
                 let _ = stderr_tx.send(line);
             }
@@ -787,6 +808,72 @@ async fn log_lines_are_written_while_the_server_runs() {
         "{log:#?}"
     );
     assert!(server.interrupt().0.success());
+}
+
+/// A log reader that stops reading (README, "Logs"): the server goes on
+/// answering while its stderr pipe is full, and once the reader reads again
+/// every request's line is there, none dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_log_reader_that_stops_reading_holds_up_no_request() {
+    let database = Backend::Sqlite.fresh_database();
+    let (server, read_log) = Server::start_with_log_unread(&database.raw_url, &["--demo"]);
+    let client = crate::helpers::client_as(crate::helpers::DEMO_ADMIN);
+    let get = |id: String| {
+        let request = client
+            .post(&server.endpoint)
+            .header("Content-Type", Soap::V11.content_type())
+            .header("X-Request-Id", &id)
+            .body(envelope(Soap::V11, &get_relations_xml(1000)))
+            .send();
+        async move {
+            let answer = tokio::time::timeout(Duration::from_secs(10), request)
+                .await
+                .unwrap_or_else(|_| panic!("{id}: no answer in 10 s"));
+            assert_eq!(answer.unwrap().status(), 200, "{id}");
+        }
+    };
+    // 2,000 Gets, 8 at a time: their lines are several times what a pipe
+    // holds (64 KiB).
+    let ids: Vec<String> = (0..2_000).map(|n| format!("unread-{n}")).collect();
+    for eight in ids.chunks(8) {
+        join_all(eight.iter().cloned().map(get)).await;
+    }
+    let metrics = client
+        .get(
+            server
+                .endpoint
+                .replace("/CustomerRelationService", "/metrics"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("\ncustomer_relations_log_lines_dropped_total 0\n"),
+        "{metrics}"
+    );
+
+    read_log.send(()).unwrap();
+    let (status, log) = server.interrupt();
+    assert!(status.success());
+    let answered: std::collections::HashSet<&str> = log
+        .iter()
+        .filter(|l| l.contains(" customer_relations::requests: answered "))
+        .filter_map(|l| l.split(" request_id=").nth(1)?.split(' ').next())
+        .collect();
+    let missing: Vec<_> = ids
+        .iter()
+        .filter(|id| !answered.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} lines missing: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(!log.iter().any(|l| l.contains("log lines dropped")));
 }
 
 /// The load benchmark's switches (`--bench-without`, in builds for tests
