@@ -140,6 +140,13 @@ impl Batches {
         Ok(())
     }
 
+    /// Adds a whole line of level INFO (or below) that did not come
+    /// through a layer's writer.
+    pub fn add_line(&self, line: &[u8]) {
+        // A failure to write is the log's own: nowhere to report it.
+        let _ = self.add(line, false);
+    }
+
     /// Writes what is pending. Taking the output's lock before letting go
     /// of the pending lines keeps batches in order; lines may be added to
     /// the next batch while this one is written.

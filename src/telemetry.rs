@@ -10,7 +10,7 @@
 //! response's `traceparent` names this server's span in it.
 
 use std::fmt::{self, Write as _};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -209,11 +209,9 @@ impl RootSpanBuilder for RequestSpans {
             )
         });
         let duration_ms = Hundredths::of(elapsed);
-        tracing::info!(
-            target: REQUESTS_TARGET,
-            parent: None,
-            request_id = id,
-            trace_id = trace,
+        RequestLine {
+            request_id: id,
+            trace_id: trace,
             method,
             path,
             service,
@@ -221,9 +219,124 @@ impl RootSpanBuilder for RequestSpans {
             client,
             outcome,
             status,
-            duration_ms = duration_ms.as_str(),
+            duration_ms: duration_ms.as_str(),
+        }
+        .log();
+    }
+}
+
+/// Where the text format's request lines go directly (see `RequestLine::log`).
+static DIRECT_LINES: OnceLock<DirectLines> = OnceLock::new();
+
+struct DirectLines {
+    batches: Arc<Batches>,
+    ansi: bool,
+}
+
+/// The line logged for each answered request (README, "Logs").
+struct RequestLine<'a> {
+    request_id: &'a str,
+    trace_id: &'a str,
+    method: &'a str,
+    path: &'a str,
+    service: &'a str,
+    operation: &'a str,
+    client: &'a str,
+    outcome: &'a str,
+    status: u16,
+    duration_ms: &'a str,
+}
+
+impl RequestLine<'_> {
+    /// Logs the line. With the text format, it is written as `PlainLine`
+    /// would write it, straight into the log's batches: tracing's dispatch
+    /// of the event and its fields one by one through `fmt` was half of
+    /// the request log's cost (README, "Performance"). The filter
+    /// (`RUST_LOG`) is asked all the same. Otherwise (JSON, or a process
+    /// whose subscriber is not this module's) it is an event.
+    fn log(&self) {
+        match DIRECT_LINES.get() {
+            Some(direct) => {
+                if tracing::enabled!(target: REQUESTS_TARGET, Level::INFO) {
+                    thread_local! {
+                        static LINE: std::cell::RefCell<String> =
+                            std::cell::RefCell::new(String::with_capacity(512));
+                    }
+                    LINE.with_borrow_mut(|line| {
+                        line.clear();
+                        if let Some(now) = UtcText::new(&chrono::Utc::now(), 6) {
+                            line.push_str(now.as_str());
+                            line.push(' ');
+                        }
+                        self.write_text(line, direct.ansi);
+                        direct.batches.add_line(line.as_bytes());
+                    });
+                }
+            }
+            None => self.event(),
+        }
+    }
+
+    /// A root event, outside the request's span, so that the line says
+    /// each field once.
+    fn event(&self) {
+        tracing::info!(
+            target: REQUESTS_TARGET,
+            parent: None,
+            request_id = self.request_id,
+            trace_id = self.trace_id,
+            method = self.method,
+            path = self.path,
+            service = self.service,
+            operation = self.operation,
+            client = self.client,
+            outcome = self.outcome,
+            status = self.status,
+            duration_ms = self.duration_ms,
             "answered"
         );
+    }
+
+    /// The text line after its timestamp, as `PlainLine` writes the event.
+    fn write_text(&self, line: &mut String, ansi: bool) {
+        let style = |on: &'static str| if ansi { on } else { "" };
+        for part in [
+            style("\x1b[32m"),
+            " INFO",
+            style(RESET),
+            " ",
+            style(DIMMED),
+            REQUESTS_TARGET,
+            ":",
+            style(RESET),
+            " answered",
+        ] {
+            line.push_str(part);
+        }
+        let mut status = itoa::Buffer::new();
+        for (name, value) in [
+            ("request_id", self.request_id),
+            ("trace_id", self.trace_id),
+            ("method", self.method),
+            ("path", self.path),
+            ("service", self.service),
+            ("operation", self.operation),
+            ("client", self.client),
+            ("outcome", self.outcome),
+            ("status", status.format(self.status)),
+            ("duration_ms", self.duration_ms),
+        ] {
+            line.push(' ');
+            line.push_str(name);
+            line.push('=');
+            if needs_no_escaping(value) {
+                line.push_str(value);
+            } else {
+                // As `Debug` writes it, as `PlainVisitor` does.
+                let _ = write!(line, "{value:?}");
+            }
+        }
+        line.push('\n');
     }
 }
 
@@ -362,11 +475,21 @@ pub fn init(
             .boxed(),
     };
     let registry = tracing_subscriber::registry().with(filter).with(lines);
+    // The request lines of the text format go straight to the batches,
+    // once this subscriber is the process's.
+    let direct = |installed: bool| {
+        if installed && format == LogFormat::Text {
+            let _ = DIRECT_LINES.set(DirectLines {
+                batches: batches.clone(),
+                ansi,
+            });
+        }
+    };
     #[cfg(feature = "otlp")]
     if let Some(endpoint) = otlp_endpoint {
         let (layer, provider) = otlp::layer(endpoint)?;
         // Already installed (a second call in one process) is fine.
-        let _ = registry.with(layer).try_init();
+        direct(registry.with(layer).try_init().is_ok());
         return Ok(TracingGuard {
             batches,
             provider: Some(provider),
@@ -378,7 +501,7 @@ pub fn init(
         "this build cannot export traces: build it with `cargo build --release --features otlp` (README, \"Logs\")"
     );
     // Already installed (a second call in one process) is fine.
-    let _ = registry.try_init();
+    direct(registry.try_init().is_ok());
     Ok(TracingGuard {
         batches,
         #[cfg(feature = "otlp")]
@@ -912,6 +1035,55 @@ mod tests {
         assert_eq!(plain, display);
         assert_eq!(plain.lines().count(), 2, "{plain}");
         assert!(plain.contains(r#"answered odd="a\nb \"c\"""#), "{plain}");
+    }
+
+    /// The request line written straight to the batches is the line
+    /// `PlainLine` writes for its event, with colours and without, for
+    /// values that need escaping too.
+    #[test]
+    fn the_direct_request_line_is_plain_lines_line() {
+        let lines = [
+            RequestLine {
+                request_id: "gw-42",
+                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+                method: "POST",
+                path: "/CustomerRelationService",
+                service: "CustomerRelationService",
+                operation: "GetCustomerRelationsByCustomer",
+                client: "demo-admin",
+                outcome: "ok",
+                status: 200,
+                duration_ms: "0.42",
+            },
+            RequestLine {
+                request_id: "",
+                trace_id: "-",
+                method: "GET",
+                path: "/odd \"path\"\n\u{1b}[2J",
+                service: "-",
+                operation: "-",
+                client: "Müller",
+                outcome: "-",
+                status: 65535,
+                duration_ms: "12345.00",
+            },
+        ];
+        for ansi in [false, true] {
+            let by_event = captured(plain_line(ansi), || {
+                for line in &lines {
+                    line.event();
+                }
+            });
+            let mut direct = String::new();
+            for line in &lines {
+                line.write_text(&mut direct, ansi);
+            }
+            assert_eq!(direct, by_event);
+            assert_eq!(direct.lines().count(), 2, "{direct}");
+            // A value's escape character is written as an escape.
+            assert!(direct.contains("\\u{1b}[2J"), "{direct}");
+            assert_eq!(direct.contains('\x1b'), ansi, "{direct}");
+        }
     }
 
     #[test]
