@@ -229,6 +229,15 @@ fn decode_new_relation(element: &XmlElement) -> Result<NewCustomerRelation, Deco
 
 /// `xs:dateTime` in UTC with `Z` and millisecond precision, digit by digit
 /// (`UtcText`).
+/// `<name>` with `at` as an `xs:dateTime`; the usual years without an
+/// allocation.
+fn date_time_element(out: &mut XmlOut, name: &str, at: &chrono::DateTime<chrono::Utc>) {
+    match UtcText::new(at, 3) {
+        Some(text) => out.text_element(name, text.as_str()),
+        None => out.text_element(name, &date_time(at)),
+    }
+}
+
 fn date_time(at: &chrono::DateTime<chrono::Utc>) -> String {
     use chrono::{Datelike, Timelike};
     match UtcText::new(at, 3) {
@@ -263,7 +272,7 @@ fn write_relation(out: &mut XmlOut, relation: &CustomerRelation) {
     out.open("CustomerRelation", &[]);
     write_values(out, relation);
     out.open("Audit", &[]);
-    out.text_element("CreatedAt", &date_time(&relation.created_at));
+    date_time_element(out, "CreatedAt", &relation.created_at);
     out.text_element("CreatedBy", &relation.created_by);
     out.close("Audit");
     out.close("CustomerRelation");
@@ -272,8 +281,8 @@ fn write_relation(out: &mut XmlOut, relation: &CustomerRelation) {
 /// The fields both `CustomerRelation` and `CustomerRelationRecord` start
 /// with, in their order.
 fn write_values(out: &mut XmlOut, relation: &CustomerRelation) {
-    out.text_element("Id", &relation.id.to_string());
-    out.text_element("CustomerNumber", &relation.customer_number.to_string());
+    out.number_element("Id", relation.id);
+    out.number_element("CustomerNumber", relation.customer_number);
     out.text_element("RelationTypeCode", &relation.relation_type_code);
     out.text_element("ReferenceType", relation.reference_type.as_str());
     out.text_element("Reference", &relation.reference);
@@ -287,9 +296,9 @@ fn write_values(out: &mut XmlOut, relation: &CustomerRelation) {
 fn write_record(out: &mut XmlOut, relation: &CustomerRelation) {
     out.open("CustomerRelation", &[]);
     write_values(out, relation);
-    out.text_element("Version", &relation.version.to_string());
+    out.number_element("Version", relation.version);
     out.open("Audit", &[]);
-    out.text_element("CreatedAt", &date_time(&relation.created_at));
+    date_time_element(out, "CreatedAt", &relation.created_at);
     out.text_element("CreatedBy", &relation.created_by);
     write_stamp(out, "Modified", relation.modified.as_ref());
     write_stamp(out, "Deleted", relation.deleted.as_ref());
@@ -300,7 +309,7 @@ fn write_record(out: &mut XmlOut, relation: &CustomerRelation) {
 /// `{what}At` and `{what}By`, when there is a stamp.
 fn write_stamp(out: &mut XmlOut, what: &str, stamp: Option<&Stamp>) {
     if let Some(stamp) = stamp {
-        out.text_element(&format!("{what}At"), &date_time(&stamp.at));
+        date_time_element(out, &format!("{what}At"), &stamp.at);
         out.text_element(&format!("{what}By"), &stamp.by);
     }
 }
@@ -310,10 +319,10 @@ fn write_stamp(out: &mut XmlOut, what: &str, stamp: Option<&Stamp>) {
 fn write_change(out: &mut XmlOut, change: &RelationChange) {
     out.open("Change", &[]);
     if let Some(sequence) = change.sequence {
-        out.text_element("Sequence", &sequence.to_string());
+        out.number_element("Sequence", sequence);
     }
     out.text_element("Kind", change.kind.as_str());
-    out.text_element("At", &date_time(&change.stamp.at));
+    date_time_element(out, "At", &change.stamp.at);
     out.text_element("By", &change.stamp.by);
     write_record(out, &change.relation);
     out.close("Change");
@@ -340,7 +349,7 @@ fn write_change_page(out: &mut XmlOut, page: &ChangePage) {
         write_change(out, change);
     }
     out.close("Changes");
-    out.text_element("LastSequence", &page.last_sequence.to_string());
+    out.number_element("LastSequence", page.last_sequence);
 }
 
 /// `CustomerRelations`, each relation written by `write` (Infosoft's type

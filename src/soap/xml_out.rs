@@ -100,6 +100,11 @@ impl XmlOut {
     }
 
     /// Absent optional values are omitted, never written empty.
+    /// `<name>n</name>`, the number written without an allocation.
+    pub fn number_element(&mut self, name: &str, n: impl itoa::Integer) {
+        self.text_element(name, itoa::Buffer::new().format(n));
+    }
+
     pub fn optional_element(&mut self, name: &str, text: Option<&str>) {
         if let Some(text) = text {
             self.text_element(name, text);

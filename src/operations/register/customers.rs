@@ -163,7 +163,7 @@ fn decode_search(element: &XmlElement) -> Result<CustomerSearch, DecodeError> {
 fn write_customer(out: &mut XmlOut, customer: &Customer) {
     let f = &customer.fields;
     out.open("Customer", &[]);
-    out.text_element("CustomerNumber", &customer.customer_number.to_string());
+    out.number_element("CustomerNumber", customer.customer_number);
     out.text_element("Name", &f.name);
     out.optional_element("Street", f.street.as_deref());
     out.optional_element("Zip", f.zip.as_deref());
@@ -176,8 +176,8 @@ fn write_customer(out: &mut XmlOut, customer: &Customer) {
 }
 
 fn write_customer_page(out: &mut XmlOut, page: &CustomerPage) {
-    out.text_element("TotalCount", &page.total_count.to_string());
-    out.text_element("Offset", &page.offset.to_string());
+    out.number_element("TotalCount", page.total_count);
+    out.number_element("Offset", page.offset);
     out.open("Customers", &[]);
     for customer in &page.customers {
         write_customer(out, customer);

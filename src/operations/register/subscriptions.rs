@@ -75,8 +75,8 @@ fn decode_new_subscription(element: &XmlElement) -> Result<NewSubscription, Deco
 fn write_subscription(out: &mut XmlOut, subscription: &Subscription) {
     let today = register::today();
     out.open("Subscription", &[]);
-    out.text_element("Id", &subscription.id.to_string());
-    out.text_element("CustomerNumber", &subscription.customer_number.to_string());
+    out.number_element("Id", subscription.id);
+    out.number_element("CustomerNumber", subscription.customer_number);
     out.text_element("TitleCode", &subscription.title_code);
     out.text_element("StartDate", &subscription.start_date.to_string());
     out.optional_element(
