@@ -116,6 +116,14 @@ impl Server {
             .unwrap()
     }
 
+    /// What `GET /metrics` answers now.
+    async fn metrics(&self) -> String {
+        let url = self
+            .endpoint
+            .replace("/CustomerRelationService", "/metrics");
+        reqwest::get(url).await.unwrap().text().await.unwrap()
+    }
+
     /// Ctrl-C, then the exit status and the whole log (its last lines are
     /// written as the server exits: read until the pipe closes).
     pub fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
@@ -838,18 +846,7 @@ async fn a_log_reader_that_stops_reading_holds_up_no_request() {
     for eight in ids.chunks(8) {
         join_all(eight.iter().cloned().map(get)).await;
     }
-    let metrics = client
-        .get(
-            server
-                .endpoint
-                .replace("/CustomerRelationService", "/metrics"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("\ncustomer_relations_log_lines_dropped_total 0\n"),
         "{metrics}"
@@ -895,12 +892,6 @@ async fn the_benchmarks_switches_do_what_they_say_and_only_on_loopback() {
                 && l.contains("GetCustomerRelationsByCustomer")
         })
     };
-    let metrics = |server: &Server| {
-        let url = server
-            .endpoint
-            .replace("/CustomerRelationService", "/metrics");
-        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
-    };
     for (without, anonymous, counts) in [
         ("", false, true),
         ("authentication", true, true),
@@ -937,7 +928,7 @@ async fn the_benchmarks_switches_do_what_they_say_and_only_on_loopback() {
         .await
         .unwrap();
         assert_eq!(admin.status(), 200, "{without}");
-        assert_eq!(counted(&metrics(&server).await), counts, "{without}");
+        assert_eq!(counted(&server.metrics().await), counts, "{without}");
         let (status, log) = server.interrupt();
         assert!(status.success());
         assert_eq!(
