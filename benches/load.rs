@@ -314,6 +314,9 @@ struct Run {
     errors: u64,
     first_error: Option<String>,
     peak_rss_kib: Option<u64>,
+    /// The server's CPU time (user and system) per answer, in µs: steadier
+    /// than the rate, which the generator on the same cores moves too.
+    cpu_per_answer_us: Option<f64>,
 }
 
 fn percentile(sorted: &[u32], p: f64) -> Duration {
@@ -335,6 +338,7 @@ fn run(
     rate: Option<f64>,
 ) -> Run {
     target.reset_peak_rss();
+    let cpu_before = target.cpu_time();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -372,7 +376,14 @@ fn run(
         .flat_map(|t| t.latencies.iter().copied())
         .collect();
     latencies.sort_unstable();
+    let cpu_per_answer_us = match (cpu_before, target.cpu_time()) {
+        (Some(before), Some(after)) if !latencies.is_empty() => {
+            Some((after - before).as_secs_f64() * 1e6 / latencies.len() as f64)
+        }
+        _ => None,
+    };
     Run {
+        cpu_per_answer_us,
         rate: latencies.len() as f64 / elapsed,
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
@@ -399,6 +410,18 @@ impl Target {
         if let Some(child) = &self.child {
             let _ = std::fs::write(format!("/proc/{}/clear_refs", child.id()), "5");
         }
+    }
+
+    /// The server's CPU time so far, user and system (proc(5): fields 14
+    /// and 15 of `stat`, in clock ticks of 10 ms).
+    fn cpu_time(&self) -> Option<Duration> {
+        let pid = self.child.as_ref()?.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // After the command's name in brackets, which may hold spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        Some(Duration::from_millis(ticks * 10))
     }
 
     fn peak_rss_kib(&self) -> Option<u64> {
@@ -776,6 +799,11 @@ fn median(runs: Vec<Run>) -> Run {
         busy_rate: middle(runs.iter().map(|r| r.busy_rate).collect()),
         errors: runs.iter().map(|r| r.errors).sum(),
         peak_rss_kib: runs.iter().filter_map(|r| r.peak_rss_kib).max(),
+        cpu_per_answer_us: runs
+            .iter()
+            .map(|r| r.cpu_per_answer_us)
+            .collect::<Option<Vec<_>>>()
+            .map(middle),
         first_error: runs.into_iter().find_map(|r| r.first_error),
     }
 }
@@ -1034,7 +1062,8 @@ fn main() {
             }
         }
         drop(target);
-        let rates: Vec<f64> = rates.into_iter().map(|runs| median(runs).rate).collect();
+        let medians: Vec<Run> = rates.into_iter().map(median).collect();
+        let rates: Vec<f64> = medians.iter().map(|run| run.rate).collect();
         let [none, without_log, without_auth, without_metrics, all] = rates[..] else {
             unreachable!("five variants")
         };
@@ -1046,6 +1075,24 @@ fn main() {
             cost(without_metrics),
             cost(none),
         ));
+        // The same in the server's CPU time per Get.
+        if let Some(cpu) = medians
+            .iter()
+            .map(|run| run.cpu_per_answer_us)
+            .collect::<Option<Vec<f64>>>()
+        {
+            let [none, without_log, without_auth, without_metrics, all] = cpu[..] else {
+                unreachable!("five variants")
+            };
+            let cost = |without: f64| 100.0 * (1.0 - without / all);
+            log_rows.push(format!(
+                "| {name}, server CPU per Get | {all:.1} µs | {without_log:.1} µs ({:.1} %) | {without_auth:.1} µs ({:.1} %) | {without_metrics:.1} µs ({:.1} %) | {none:.1} µs | {:.1} % |",
+                cost(without_log),
+                cost(without_auth),
+                cost(without_metrics),
+                cost(none),
+            ));
+        }
 
         if options.scale {
             scale_rows.extend(scale(backend, &options, work.path()));
@@ -1053,7 +1100,7 @@ fn main() {
     }
 
     report.line(String::new());
-    report.line("What the request log, authentication and the metrics cost: Get at 64 connections with the defaults, and with each switched off (the log with `RUST_LOG=warn`, the others with `--bench-without`), and with all three; in brackets, the share of Gets a second each costs.\n".into());
+    report.line("What the request log, authentication and the metrics cost: Get at 64 connections with the defaults, and with each switched off (the log with `RUST_LOG=warn`, the others with `--bench-without`), and with all three; in brackets, the share of Gets a second each costs; and the same in the server's CPU time per Get (user and system, from /proc), which the generator on the same cores moves less.\n".into());
     report.line("| backend | defaults | without the log | without authentication | without metrics | without all three | the three cost |".into());
     report.line("|---|---|---|---|---|---|---|".into());
     for row in log_rows {
