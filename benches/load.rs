@@ -1052,12 +1052,15 @@ fn main() {
         ];
         let mut rates: Vec<Vec<_>> = variants.iter().map(|_| Vec::new()).collect();
         let mut target = None;
-        for _ in 0..options.rounds {
-            for (rates, (log, without)) in rates.iter_mut().zip(variants) {
+        for round in 0..options.rounds {
+            // Each round starts one variant later, so that no variant is
+            // always the one measured last, when the machine has drifted.
+            for i in (0..variants.len()).map(|i| (i + round) % variants.len()) {
+                let (log, without) = variants[i];
                 drop(target.take());
                 let server = serve(&backend.url(), log, without, work.path());
                 run(&server, Workload::Get, "warm", 8, 1.0, None);
-                rates.push(run(&server, Workload::Get, "switches", 64, seconds, None));
+                rates[i].push(run(&server, Workload::Get, "switches", 64, seconds, None));
                 target = Some(server);
             }
         }
