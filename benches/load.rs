@@ -876,27 +876,22 @@ fn cell(
 /// the same code. The table's rows.
 fn scale(backend: &Backend, options: &Options, work: &Path) -> Vec<String> {
     let sizes = [("small", 102_000), ("large", 300_000)];
-    let mut seeding = Duration::ZERO;
-    // The server first, so that it stops before its database is dropped.
-    let databases: Vec<(Target, Backend)> = sizes
+    // The server first, so that it stops before its database is dropped;
+    // then how long the seeding took.
+    let databases: Vec<(Target, Backend, Duration)> = sizes
         .iter()
         .map(|&(suffix, last)| {
             let database = backend.another(suffix);
             let target = serve(&database.url(), true, &[], work);
-            for n in 1..=5 {
-                call(
-                    target.address,
-                    BUS,
-                    &create_body(GET_CUSTOMER, &format!("seed-{n}")),
-                );
-            }
+            seed_get_customer(&target);
             let started = Instant::now();
             database.seed_relations(100_000, last);
-            seeding = started.elapsed();
+            let seeding = started.elapsed();
             run(&target, Workload::Get, "warm", 8, 1.0, None);
-            (target, database)
+            (target, database, seeding)
         })
         .collect();
+    let seeding = databases[1].2;
     let mut rows = Vec::new();
     for workload in [Workload::Get, Workload::Find] {
         // Rounds of the maximum on each, then rounds at 70 % of each one's
@@ -904,7 +899,7 @@ fn scale(backend: &Backend, options: &Options, work: &Path) -> Vec<String> {
         let alternated = |rates: [Option<f64>; 2]| {
             let mut runs = [Vec::new(), Vec::new()];
             for round in 0..options.rounds {
-                for i in [round % 2, 1 - round % 2] {
+                for i in rotated(2, round) {
                     let label = format!("scale-{}-{round}", sizes[i].0);
                     let target = &databases[i].0;
                     runs[i].push(run(target, workload, &label, 64, options.seconds, rates[i]));
@@ -930,6 +925,55 @@ fn scale(backend: &Backend, options: &Options, work: &Path) -> Vec<String> {
         ));
     }
     rows
+}
+
+/// A row of the switch table from the five variants' figures (none of
+/// the three, without the log, without authentication, without metrics,
+/// the defaults), each shown by `show`, with the share `cost(defaults,
+/// without)` that what is switched off costs.
+fn switch_row(
+    label: &str,
+    figures: &[f64],
+    show: impl Fn(f64) -> String,
+    cost: impl Fn(f64, f64) -> f64,
+) -> String {
+    let [none, without_log, without_auth, without_metrics, defaults] = figures[..] else {
+        unreachable!("five variants")
+    };
+    let with_cost = |without: f64| {
+        format!(
+            "{} ({:.1} %)",
+            show(without),
+            100.0 * cost(defaults, without)
+        )
+    };
+    format!(
+        "| {label} | {} | {} | {} | {} | {} | {:.1} % |",
+        show(defaults),
+        with_cost(without_log),
+        with_cost(without_auth),
+        with_cost(without_metrics),
+        show(none),
+        100.0 * cost(defaults, none),
+    )
+}
+
+/// The order of `count` variants in `round`: one later each round, so that
+/// none is always measured last, when the machine has drifted most.
+fn rotated(count: usize, round: usize) -> impl Iterator<Item = usize> {
+    (0..count).map(move |i| (i + round) % count)
+}
+
+/// The 5 relations of the customer every Get reads, created through the
+/// service.
+fn seed_get_customer(target: &Target) {
+    for n in 1..=5 {
+        call(
+            target.address,
+            BUS,
+            &create_body(GET_CUSTOMER, &format!("seed-{n}")),
+        );
+    }
 }
 
 const HEADER: [&str; 2] = [
@@ -985,13 +1029,7 @@ fn main() {
     for backend in &backends {
         let name = backend.label();
         let target = serve(&backend.url(), true, &[], work.path());
-        for n in 1..=5 {
-            call(
-                target.address,
-                BUS,
-                &create_body(GET_CUSTOMER, &format!("seed-{n}")),
-            );
-        }
+        seed_get_customer(&target);
         // 2,000 customers with 5 relations each: 10 thousand relations.
         backend.seed_relations(100_000, 102_000);
         let get_answer = call(target.address, READER, &get_body());
@@ -1053,9 +1091,7 @@ fn main() {
         let mut rates: Vec<Vec<_>> = variants.iter().map(|_| Vec::new()).collect();
         let mut target = None;
         for round in 0..options.rounds {
-            // Each round starts one variant later, so that no variant is
-            // always the one measured last, when the machine has drifted.
-            for i in (0..variants.len()).map(|i| (i + round) % variants.len()) {
+            for i in rotated(variants.len(), round) {
                 let (log, without) = variants[i];
                 drop(target.take());
                 let server = serve(&backend.url(), log, without, work.path());
@@ -1067,16 +1103,11 @@ fn main() {
         drop(target);
         let medians: Vec<Run> = rates.into_iter().map(median).collect();
         let rates: Vec<f64> = medians.iter().map(|run| run.rate).collect();
-        let [none, without_log, without_auth, without_metrics, all] = rates[..] else {
-            unreachable!("five variants")
-        };
-        let cost = |without: f64| 100.0 * (1.0 - all / without);
-        log_rows.push(format!(
-            "| {name} | {all:.0}/s | {without_log:.0}/s ({:.1} %) | {without_auth:.0}/s ({:.1} %) | {without_metrics:.0}/s ({:.1} %) | {none:.0}/s | {:.1} % |",
-            cost(without_log),
-            cost(without_auth),
-            cost(without_metrics),
-            cost(none),
+        log_rows.push(switch_row(
+            name,
+            &rates,
+            |rate| format!("{rate:.0}/s"),
+            |defaults, without| 1.0 - defaults / without,
         ));
         // The same in the server's CPU time per Get.
         if let Some(cpu) = medians
@@ -1084,16 +1115,11 @@ fn main() {
             .map(|run| run.cpu_per_answer_us)
             .collect::<Option<Vec<f64>>>()
         {
-            let [none, without_log, without_auth, without_metrics, all] = cpu[..] else {
-                unreachable!("five variants")
-            };
-            let cost = |without: f64| 100.0 * (1.0 - without / all);
-            log_rows.push(format!(
-                "| {name}, server CPU per Get | {all:.1} µs | {without_log:.1} µs ({:.1} %) | {without_auth:.1} µs ({:.1} %) | {without_metrics:.1} µs ({:.1} %) | {none:.1} µs | {:.1} % |",
-                cost(without_log),
-                cost(without_auth),
-                cost(without_metrics),
-                cost(none),
+            log_rows.push(switch_row(
+                &format!("{name}, server CPU per Get"),
+                &cpu,
+                |us| format!("{us:.1} µs"),
+                |defaults, without| 1.0 - without / defaults,
             ));
         }
 

@@ -264,10 +264,7 @@ impl RequestLine<'_> {
                     }
                     LINE.with_borrow_mut(|line| {
                         line.clear();
-                        if let Some(now) = UtcText::new(&chrono::Utc::now(), 6) {
-                            line.push_str(now.as_str());
-                            line.push(' ');
-                        }
+                        let _ = write_now(line);
                         self.write_text(line, direct.ansi);
                         direct.batches.add_line(line.as_bytes());
                     });
@@ -300,9 +297,10 @@ impl RequestLine<'_> {
     /// The text line after its timestamp, as `PlainLine` writes the event.
     fn write_text(&self, line: &mut String, ansi: bool) {
         let style = |on: &'static str| if ansi { on } else { "" };
+        let (colour, level) = level_parts(Level::INFO);
         for part in [
-            style("\x1b[32m"),
-            " INFO",
+            style(colour),
+            level,
             style(RESET),
             " ",
             style(DIMMED),
@@ -520,6 +518,26 @@ struct PlainLine {
     timestamps: bool,
 }
 
+/// The timestamp a line starts with, and the space after it.
+fn write_now(out: &mut impl fmt::Write) -> fmt::Result {
+    match UtcText::new(&chrono::Utc::now(), 6) {
+        Some(now) => out.write_str(now.as_str())?,
+        None => out.write_str("<unknown time>")?,
+    }
+    out.write_char(' ')
+}
+
+/// A level's colour and its text, as the default writes them.
+fn level_parts(level: Level) -> (&'static str, &'static str) {
+    match level {
+        Level::TRACE => ("\x1b[35m", "TRACE"),
+        Level::DEBUG => ("\x1b[34m", "DEBUG"),
+        Level::INFO => ("\x1b[32m", " INFO"),
+        Level::WARN => ("\x1b[33m", " WARN"),
+        Level::ERROR => ("\x1b[31m", "ERROR"),
+    }
+}
+
 /// ANSI styles, and the end of one.
 const BOLD: &str = "\x1b[1m";
 const DIMMED: &str = "\x1b[2m";
@@ -540,19 +558,9 @@ where
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         if self.timestamps {
-            match UtcText::new(&chrono::Utc::now(), 6) {
-                Some(now) => writer.write_str(now.as_str())?,
-                None => writer.write_str("<unknown time>")?,
-            }
-            writer.write_char(' ')?;
+            write_now(&mut writer)?;
         }
-        let (colour, level) = match *meta.level() {
-            Level::TRACE => ("\x1b[35m", "TRACE"),
-            Level::DEBUG => ("\x1b[34m", "DEBUG"),
-            Level::INFO => ("\x1b[32m", " INFO"),
-            Level::WARN => ("\x1b[33m", " WARN"),
-            Level::ERROR => ("\x1b[31m", "ERROR"),
-        };
+        let (colour, level) = level_parts(*meta.level());
         let ansi = writer.has_ansi_escapes();
         let style = |on: &'static str| if ansi { on } else { "" };
         let reset = style(RESET);

@@ -873,6 +873,61 @@ async fn a_log_reader_that_stops_reading_holds_up_no_request() {
     assert!(!log.iter().any(|l| l.contains("log lines dropped")));
 }
 
+/// A log reader that stops reading for longer than 8 MiB of lines
+/// (README, "Logs"): the requests are still answered, the lines beyond
+/// the bound are dropped and counted in `/metrics`, and once stderr takes
+/// lines again a warning says how many; every line is either written or
+/// counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lines_beyond_the_bound_are_dropped_counted_and_reported() {
+    let database = Backend::Sqlite.fresh_database();
+    let (server, read_log) = Server::start_with_log_unread(&database.raw_url, &["--demo"]);
+    // A 404 logs its path: 3,000 lines of about 4 KiB, 12 MiB in all.
+    let long_path = "/x".repeat(2_000);
+    let url = server
+        .endpoint
+        .replace("/CustomerRelationService", &long_path);
+    let client = reqwest::Client::new();
+    let requests: Vec<usize> = (0..3_000).collect();
+    for eight in requests.chunks(8) {
+        join_all(eight.iter().map(|_| async {
+            let answer = tokio::time::timeout(Duration::from_secs(10), client.get(&url).send())
+                .await
+                .expect("an answer in 10 s");
+            assert_eq!(answer.unwrap().status(), 404);
+        }))
+        .await;
+    }
+    let metrics = server.metrics().await;
+    let counted: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("customer_relations_log_lines_dropped_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count: {metrics}"));
+    assert!(counted > 0, "{metrics}");
+
+    read_log.send(()).unwrap();
+    let (status, log) = server.interrupt();
+    assert!(status.success());
+    let reported: Vec<u64> = log
+        .iter()
+        .filter(|l| l.contains(" WARN ") && l.contains("log lines dropped"))
+        .filter_map(|l| l.rsplit_once(" dropped=")?.1.parse().ok())
+        .collect();
+    let reported_total: u64 = reported.iter().sum();
+    // The scrape's own line may have been dropped after it counted.
+    assert!(
+        reported_total == counted || reported_total == counted + 1,
+        "{reported:?} against {counted}"
+    );
+    // 3,000 lines of the 404s and one of the scrape: written or dropped.
+    let written = log
+        .iter()
+        .filter(|l| l.contains(" customer_relations::requests: answered "))
+        .count() as u64;
+    assert_eq!(written + reported_total, 3_001, "{reported:?}");
+}
+
 /// The load benchmark's switches (`--bench-without`, in builds for tests
 /// and benchmarks only): without authentication a request needs no
 /// credentials, without metrics it is not counted; neither is allowed on
