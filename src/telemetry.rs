@@ -1,7 +1,10 @@
 //! Logs and traces with `tracing` (README, "Logs"): every request gets a
 //! root span (tracing-actix-web) carrying its request id and trace id, so
 //! that whatever is logged while answering it names them, and one summary
-//! line when it is answered, as text or JSON (`--log-format`).
+//! line when it is answered, as text or JSON (`--log-format`). With the
+//! text format and neither span timings nor a trace export, the span is
+//! left out and the thread's current request carries the ids instead,
+//! written exactly as the span would be (`requests_without_spans`).
 //!
 //! The request id is the client's `X-Request-Id` when that is a sane token
 //! (a gateway's id then runs through), else a new one; it is sent back as
@@ -9,8 +12,12 @@
 //! W3C `traceparent` is honoured: the request joins that trace, and the
 //! response's `traceparent` names this server's span in it.
 
+use std::cell::Cell;
 use std::fmt::{self, Write as _};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -115,13 +122,164 @@ impl TraceContext {
     }
 
     fn traceparent(&self) -> String {
-        format!("00-{}-{}-{}", self.trace_id, self.span_id, self.flags)
+        let mut header = String::with_capacity(55);
+        for part in ["00-", &self.trace_id, "-", &self.span_id, "-", &self.flags] {
+            header.push_str(part);
+        }
+        header
     }
 }
 
-/// When the request arrived.
-#[derive(Debug, Clone, Copy)]
-struct Arrived(Instant);
+/// A request's ids and when it arrived: in the request's extensions (as an
+/// `Arc`), and what the lines logged while it is answered name.
+#[derive(Debug)]
+pub struct RequestContext {
+    pub id: RequestId,
+    pub trace: TraceContext,
+    arrived: Instant,
+}
+
+impl RequestContext {
+    /// A request with this id, arriving now, starting a trace.
+    pub fn new(id: RequestId) -> Self {
+        Self {
+            id,
+            trace: TraceContext::from_traceparent(None),
+            arrived: Instant::now(),
+        }
+    }
+
+    /// The context of `request`, if it has one.
+    pub fn of(request: &impl HttpMessage) -> Option<Arc<Self>> {
+        request.extensions().get::<Arc<Self>>().cloned()
+    }
+
+    /// The request's span as the text format shows it in front of a line
+    /// (`request{request_id=… trace_id="…" span_id="…" parent_id="…"}:`),
+    /// as `PlainLine` writes the span that `RequestSpans` makes: the ids
+    /// are tokens and hex, which need no escaping.
+    fn write_span(&self, writer: &mut Writer<'_>, ansi: bool) -> fmt::Result {
+        let trace = &self.trace;
+        let fields = [
+            "request_id=",
+            &self.id.0,
+            " trace_id=\"",
+            &trace.trace_id,
+            "\" span_id=\"",
+            &trace.span_id,
+            "\" parent_id=\"",
+            trace.parent_id.as_deref().unwrap_or(""),
+            "\"",
+        ];
+        write_span(writer, ansi, "request", fields)
+    }
+}
+
+/// Writes a span in front of a line: its name, its fields (written by
+/// `fields`) in braces unless there are none, and a colon.
+fn write_span<'a>(
+    writer: &mut Writer<'_>,
+    ansi: bool,
+    name: &str,
+    fields: impl IntoIterator<Item = &'a str>,
+) -> fmt::Result {
+    let style = |on: &'static str| if ansi { on } else { "" };
+    let reset = style(RESET);
+    for part in [style(BOLD), name, reset] {
+        writer.write_str(part)?;
+    }
+    let mut fields = fields.into_iter().filter(|f| !f.is_empty()).peekable();
+    if fields.peek().is_some() {
+        for part in [style(BOLD), "{", reset] {
+            writer.write_str(part)?;
+        }
+        for part in fields {
+            writer.write_str(part)?;
+        }
+        for part in [style(BOLD), "}", reset] {
+            writer.write_str(part)?;
+        }
+    }
+    for part in [style(DIMMED), ":", reset] {
+        writer.write_str(part)?;
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// The request this thread is answering, when requests have no span
+    /// (`RequestSpans`): set while its future is polled (`InRequest`).
+    static CURRENT_REQUEST: Cell<Option<Arc<RequestContext>>> = const { Cell::new(None) };
+}
+
+/// Whether requests go without a span of their own: with the text format
+/// and neither span timings nor a trace export, a span would carry nothing
+/// but the request's ids to the lines logged while it is answered, and it
+/// was half of the request log's cost (creating it, formatting its fields,
+/// entering and leaving it at every poll; README, "Performance"). The
+/// thread's current request carries them instead, and `PlainLine` writes
+/// them as the span would have been written.
+fn requests_without_spans() -> bool {
+    DIRECT_LINES
+        .get()
+        .is_some_and(|direct| direct.without_spans)
+}
+
+/// A request's future, with the request as its thread's current request
+/// while it is polled.
+struct InRequest<F> {
+    context: Arc<RequestContext>,
+    inner: F,
+}
+
+impl<F: Future + Unpin> Future for InRequest<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        let _restore = Restore(CURRENT_REQUEST.replace(Some(this.context.clone())));
+        Pin::new(&mut this.inner).poll(cx)
+    }
+}
+
+/// The request a thread is answering, to be carried to another thread that
+/// does part of the work (the database's): what is logged there is then in
+/// the request's span too.
+pub struct CarriedRequest {
+    span: Span,
+    context: Option<Arc<RequestContext>>,
+}
+
+impl CarriedRequest {
+    /// This thread's request: its span, or its context when requests have
+    /// no span.
+    pub fn current() -> Self {
+        let context = CURRENT_REQUEST.take();
+        CURRENT_REQUEST.set(context.clone());
+        Self {
+            span: match context {
+                Some(_) => Span::none(),
+                None => Span::current(),
+            },
+            context,
+        }
+    }
+
+    /// Runs `work` as part of the request.
+    pub fn in_scope<T>(&self, work: impl FnOnce() -> T) -> T {
+        let _restore = Restore(CURRENT_REQUEST.replace(self.context.clone()));
+        self.span.in_scope(work)
+    }
+}
+
+/// Puts back the thread's previous request, even if the poll panicked.
+struct Restore(Option<Arc<RequestContext>>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        CURRENT_REQUEST.set(self.0.take());
+    }
+}
 
 /// The API client a request authenticated as, for the request log.
 #[derive(Debug, Clone)]
@@ -147,6 +305,15 @@ impl RootSpanBuilder for RequestSpans {
             .unwrap_or_else(RequestId::generate);
         #[allow(unused_mut)]
         let mut trace = TraceContext::from_traceparent(header(TRACEPARENT_HEADER));
+        let arrived = Instant::now();
+        let keep = |id: RequestId, trace: TraceContext| {
+            let context = Arc::new(RequestContext { id, trace, arrived });
+            request.extensions_mut().insert(context);
+        };
+        if requests_without_spans() {
+            keep(id, trace);
+            return Span::none();
+        }
         // With the ids known, the span is made with all its fields at once
         // (recording a field later formats the span's fields again).
         #[cfg(not(feature = "otlp"))]
@@ -173,10 +340,7 @@ impl RootSpanBuilder for RequestSpans {
             span.record("parent_id", trace.parent_id.as_deref().unwrap_or(""));
             span
         };
-        let mut extensions = request.extensions_mut();
-        extensions.insert(id);
-        extensions.insert(trace);
-        extensions.insert(Arrived(Instant::now()));
+        keep(id, trace);
         span
     }
 
@@ -186,13 +350,10 @@ impl RootSpanBuilder for RequestSpans {
         };
         let request = response.request();
         let extensions = request.extensions();
-        let id = extensions.get::<RequestId>().map_or("", |id| id.0.as_str());
-        let trace = extensions
-            .get::<TraceContext>()
-            .map_or("", |t| t.trace_id.as_str());
-        let elapsed = extensions
-            .get::<Arrived>()
-            .map_or(Duration::ZERO, |arrived| arrived.0.elapsed());
+        let context = extensions.get::<Arc<RequestContext>>();
+        let id = context.map_or("", |c| c.id.0.as_str());
+        let trace = context.map_or("", |c| c.trace.trace_id.as_str());
+        let elapsed = context.map_or(Duration::ZERO, |c| c.arrived.elapsed());
         let client = extensions.get::<ClientName>().map_or("-", |c| c.0.as_str());
         let reported = response.response().extensions().get::<Outcome>().cloned();
         let status = response.status().as_u16();
@@ -231,6 +392,8 @@ static DIRECT_LINES: OnceLock<DirectLines> = OnceLock::new();
 struct DirectLines {
     batches: Arc<Batches>,
     ansi: bool,
+    /// Requests have no span (see `requests_without_spans`).
+    without_spans: bool,
 }
 
 /// The line logged for each answered request (README, "Logs").
@@ -377,24 +540,35 @@ impl Hundredths {
     }
 }
 
-/// Sends the request id and the trace context back with the response.
+/// Answers the request as its thread's current request when requests have
+/// no span, and sends the request id and the trace context back with the
+/// response.
 pub async fn stamp_responses(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let mut response = next.call(request).await?;
-    let (id, trace) = {
-        let extensions = response.request().extensions();
-        (
-            extensions.get::<RequestId>().map(|id| id.0.clone()),
-            extensions
-                .get::<TraceContext>()
-                .map(TraceContext::traceparent),
-        )
+    let Some(context) = RequestContext::of(&request) else {
+        return next.call(request).await;
+    };
+    let mut response = if requests_without_spans() {
+        let inner = next.call(request);
+        InRequest {
+            context: context.clone(),
+            inner,
+        }
+        .await?
+    } else {
+        next.call(request).await?
     };
     let headers = response.headers_mut();
-    for (name, value) in [(REQUEST_ID_HEADER, id), (TRACEPARENT_HEADER, trace)] {
-        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+    for (name, value) in [
+        (REQUEST_ID_HEADER, HeaderValue::from_str(&context.id.0)),
+        (
+            TRACEPARENT_HEADER,
+            HeaderValue::from_str(&context.trace.traceparent()),
+        ),
+    ] {
+        if let Ok(value) = value {
             headers.insert(HeaderName::from_static(name), value);
         }
     }
@@ -480,6 +654,7 @@ pub fn init(
             let _ = DIRECT_LINES.set(DirectLines {
                 batches: batches.clone(),
                 ansi,
+                without_spans: !spans && otlp_endpoint.is_none(),
             });
         }
     };
@@ -567,28 +742,33 @@ where
         for part in [style(colour), level, reset, " "] {
             writer.write_str(part)?;
         }
+        // The thread's current request, when requests have no span, is
+        // the outermost span of the lines logged within it.
+        let mut any = false;
+        if event.is_contextual() {
+            let request = CURRENT_REQUEST.take();
+            let written = request.as_ref().map(|r| r.write_span(&mut writer, ansi));
+            CURRENT_REQUEST.set(request);
+            if let Some(written) = written {
+                any = true;
+                written?;
+            }
+        }
         if let Some(scope) = context.event_scope() {
-            let mut any = false;
             for span in scope.from_root() {
                 any = true;
-                for part in [style(BOLD), span.name(), reset] {
-                    writer.write_str(part)?;
-                }
                 let extensions = span.extensions();
-                if let Some(fields) = extensions.get::<FormattedFields<N>>()
-                    && !fields.is_empty()
-                {
-                    for part in [style(BOLD), "{", reset, fields, style(BOLD), "}", reset] {
-                        writer.write_str(part)?;
-                    }
-                }
-                for part in [style(DIMMED), ":", reset] {
-                    writer.write_str(part)?;
-                }
+                let fields = extensions.get::<FormattedFields<N>>();
+                write_span(
+                    &mut writer,
+                    ansi,
+                    span.name(),
+                    fields.map(|f| f.fields.as_str()),
+                )?;
             }
-            if any {
-                writer.write_char(' ')?;
-            }
+        }
+        if any {
+            writer.write_char(' ')?;
         }
         for part in [style(DIMMED), meta.target(), ":", reset, " "] {
             writer.write_str(part)?;
@@ -1133,6 +1313,79 @@ mod tests {
         let styles = regex::Regex::new("\x1b\\[[0-9]+m").unwrap();
         // The logged message's own escape is written escaped, not styled.
         assert_eq!(styles.replace_all(&coloured, ""), plain);
+    }
+
+    /// What is logged while a request is answered without a span of its
+    /// own (`requests_without_spans`) is written as it would be inside the
+    /// span `RequestSpans` makes, with colours and without; a root event
+    /// (the request line's) and what is logged after the request are not.
+    #[test]
+    fn a_request_without_a_span_is_written_as_its_span() {
+        use futures_util::FutureExt;
+        let context = Arc::new(RequestContext {
+            id: RequestId("gw-42.a:b".to_owned()),
+            trace: TraceContext::from_traceparent(Some(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )),
+            arrived: Instant::now(),
+        });
+        let within = || {
+            log::warn!(target: "some_crate::module", "from log {}", 7);
+            tracing::debug_span!("operation", name = "Get").in_scope(|| {
+                tracing::error!(error = "gone", "failed");
+            });
+            tracing::info!(parent: None, "a root event");
+        };
+        let after = || tracing::info!("after the request");
+        let styles = regex::Regex::new("\x1b\\[[0-9]+m").unwrap();
+        for ansi in [false, true] {
+            let with_span = captured(plain_line(ansi), || {
+                let trace = &context.trace;
+                let span = tracing::info_span!(
+                    "request",
+                    request_id = %context.id.0,
+                    trace_id = trace.trace_id.as_str(),
+                    span_id = trace.span_id.as_str(),
+                    parent_id = trace.parent_id.as_deref().unwrap_or(""),
+                );
+                span.in_scope(within);
+                after();
+            });
+            let without = captured(plain_line(ansi), || {
+                let answered = InRequest {
+                    context: context.clone(),
+                    inner: Box::pin(async { within() }),
+                };
+                assert_eq!(answered.now_or_never(), Some(()));
+                after();
+            });
+            assert_eq!(without, with_span);
+            let plain = styles.replace_all(&without, "").into_owned();
+            let span = format!(
+                "request{{request_id=gw-42.a:b trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\" span_id=\"{}\" parent_id=\"00f067aa0ba902b7\"}}:",
+                context.trace.span_id
+            );
+            let lines: Vec<&str> = plain.lines().collect();
+            assert_eq!(lines.len(), 4, "{plain}");
+            assert_eq!(
+                lines[0],
+                format!(" WARN {span} some_crate::module: from log 7")
+            );
+            assert_eq!(
+                lines[1],
+                format!(
+                    "ERROR {span}operation{{name=\"Get\"}}: customer_relations::telemetry::tests: failed error=\"gone\""
+                )
+            );
+            assert!(
+                lines[2].starts_with(" INFO customer_relations::telemetry::tests: a root event"),
+                "{plain}"
+            );
+            assert!(
+                lines[3].starts_with(" INFO customer_relations::telemetry::tests: after"),
+                "{plain}"
+            );
+        }
     }
 
     #[test]

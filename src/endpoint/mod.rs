@@ -27,7 +27,7 @@ use crate::soap::{
     media_type_version, response_envelope, wsdl_with_address,
 };
 use crate::store::{Database, Unready};
-use crate::telemetry::{ClientName, Outcome, RequestId};
+use crate::telemetry::{ClientName, Outcome, RequestContext};
 
 pub struct AppState {
     pub database: Database,
@@ -82,10 +82,8 @@ impl AppState {
 }
 
 fn request_id(request: &HttpRequest) -> String {
-    request
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.0.clone())
+    RequestContext::of(request)
+        .map(|context| context.id.0.clone())
         .unwrap_or_default()
 }
 
@@ -736,7 +734,9 @@ mod tests {
             .to_http_request();
         request
             .extensions_mut()
-            .insert(RequestId("a1b2".to_owned()));
+            .insert(std::sync::Arc::new(RequestContext::new(
+                crate::telemetry::RequestId("a1b2".to_owned()),
+            )));
         let panicking = async { panic!("a bug") };
         let Err(refusal) = unless_panicked(panicking, &request).await else {
             panic!("a panic is not an answer");

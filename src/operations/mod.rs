@@ -21,6 +21,7 @@ use crate::soap::{
 };
 pub use crate::store::Access;
 use crate::store::{Database, RelationStore};
+use crate::telemetry::CarriedRequest;
 use crate::vocabulary::InternalError;
 pub use crate::vocabulary::{Caller, Role};
 use faults::{EVERY_OPERATION, IntoFault, server_fault};
@@ -190,6 +191,8 @@ impl Operation {
         #[cfg(debug_assertions)]
         let panic_on_database = context.panic_on_database;
         let database_span = tracing::debug_span!("database", access = ?access);
+        // What the work logs is in the request's span, on whichever thread.
+        let request = CarriedRequest::current();
         let ran = database.run(access, deadline, {
             let database_span = database_span.clone();
             move |store| {
@@ -201,8 +204,10 @@ impl Operation {
                 }
                 // On another thread the span's parent is named, not taken
                 // from the thread.
-                tracing::debug_span!(parent: &database_span, "rule")
-                    .in_scope(|| work(store, &caller, &id))
+                request.in_scope(|| {
+                    tracing::debug_span!(parent: &database_span, "rule")
+                        .in_scope(|| work(store, &caller, &id))
+                })
             }
         });
         // A database that stops answering must not hold the client: past

@@ -599,8 +599,10 @@ on_both_backends! {
             .to_owned();
         assert!(!fault.contains("customer_relations"), "{fault}");
         let (_, log) = server.interrupt();
+        // The cause, under the same id, in the request's span (README, "Logs").
+        let span = format!("request{{request_id={id} trace_id=\"");
         assert!(
-            log.iter().any(|l| l.contains(&id) && l.contains("internal error") && l.contains("customer_relations")),
+            log.iter().any(|l| l.contains(&span) && l.contains("internal error") && l.contains("customer_relations")),
             "the log has the cause under the same id: {log:#?}"
         );
         assert!(log.iter().any(|l| l.contains(&id) && l.contains("outcome=Server")));
