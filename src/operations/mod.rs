@@ -160,7 +160,8 @@ impl Operation {
     /// name (clients differ in how they build it).
     pub fn accepts_action(&self, action: &str) -> bool {
         let action = action.trim().trim_matches('"').trim();
-        if action.is_empty() || action == self.soap_action() {
+        // The declared action ends in the name too.
+        if action.is_empty() {
             return true;
         }
         let last = action.rsplit(['/', '#', ':']).next().unwrap_or(action);
@@ -234,7 +235,7 @@ impl Operation {
         };
 
         // Encoded here, after the transaction, so that no writer waits for it.
-        let name = format!("{}Response", self.name);
+        let name = [self.name, "Response"].concat();
         let mut out = XmlOut::new();
         out.open(&name, &[("xmlns", self.service.namespace())]);
         encode(&mut out);
