@@ -221,7 +221,8 @@ fn read_header_blocks(
 /// A successful response: the payload in an envelope of `version`.
 pub fn response_envelope(version: SoapVersion, payload: super::XmlOut) -> Vec<u8> {
     let [envelope, body, xmlns] = envelope_names(version);
-    let mut out = super::XmlOut::new();
+    // The declaration and the envelope's tags take under 200 bytes.
+    let mut out = super::XmlOut::with_capacity(payload.len() + 256);
     out.declaration();
     out.open(envelope, &[(xmlns, version.envelope_namespace())]);
     out.open(body, &[]);

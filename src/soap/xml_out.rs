@@ -48,10 +48,25 @@ impl Default for XmlOut {
 }
 
 impl XmlOut {
+    /// Room for a Get of several relations (about 500 bytes each) without
+    /// growing, which copies what is written so far each time.
     pub fn new() -> Self {
+        Self::with_capacity(4096)
+    }
+
+    pub fn with_capacity(bytes: usize) -> Self {
         Self {
-            writer: Writer::new(Vec::with_capacity(1024)),
+            writer: Writer::new(Vec::with_capacity(bytes)),
         }
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.writer.get_ref().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn write(&mut self, event: Event<'_>) {
