@@ -958,6 +958,58 @@ fn switch_row(
     )
 }
 
+/// The five variants of the switch table, in `switch_row`'s order: whether
+/// the request log is on, and what `--bench-without` switches off.
+fn variants_of_switches() -> [(bool, &'static [&'static str]); 5] {
+    [
+        (false, &["authentication", "metrics"]),
+        (false, &[]),
+        (true, &["authentication"]),
+        (true, &["metrics"]),
+        (true, &[]),
+    ]
+}
+
+/// Instructions per Get of each variant, from `benches/callgrind.sh` with
+/// this bench's server binary; an error when valgrind is not there or the
+/// count fails.
+fn instructions_per_get(variants: &[(bool, &[&str])]) -> Result<Vec<f64>, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/callgrind.sh");
+    Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .map_err(|_| "valgrind is not installed (Debian: valgrind)".to_owned())?;
+    variants
+        .iter()
+        .map(|(log, without)| {
+            let out = Command::new("bash")
+                .arg(&script)
+                .args(
+                    (!without.is_empty())
+                        .then(|| format!("--bench-without={}", without.join(",")))
+                        .as_slice(),
+                )
+                .env("BIN", env!("CARGO_BIN_EXE_customer-relations"))
+                .env("GETS", "1000")
+                .env("RUST_LOG", if *log { "info" } else { "warn" })
+                .output()
+                .map_err(|e| format!("benches/callgrind.sh: {e}"))?;
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            stdout
+                .split(" instructions per Get")
+                .next()
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .filter(|_| out.status.success())
+                .ok_or_else(|| {
+                    format!(
+                        "benches/callgrind.sh said: {stdout} {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    )
+                })
+        })
+        .collect()
+}
+
 /// The order of `count` variants in `round`: one later each round, so that
 /// none is always measured last, when the machine has drifted most.
 fn rotated(count: usize, round: usize) -> impl Iterator<Item = usize> {
@@ -1081,13 +1133,7 @@ fn main() {
         // same Get with each switched off, and with all three, alternated
         // with the defaults, `rounds` times.
         drop(target);
-        let variants: [(bool, &[&str]); 5] = [
-            (false, &["authentication", "metrics"]),
-            (false, &[]),
-            (true, &["authentication"]),
-            (true, &["metrics"]),
-            (true, &[]),
-        ];
+        let variants = variants_of_switches();
         let mut rates: Vec<Vec<_>> = variants.iter().map(|_| Vec::new()).collect();
         let mut target = None;
         for round in 0..options.rounds {
@@ -1128,8 +1174,19 @@ fn main() {
         }
     }
 
+    // The same in instructions, which a busy machine does not move.
+    match instructions_per_get(&variants_of_switches()) {
+        Ok(counts) => log_rows.push(switch_row(
+            "SQLite, instructions per Get (callgrind)",
+            &counts,
+            |n| format!("{:.1}k", n / 1000.0),
+            |defaults, without| 1.0 - without / defaults,
+        )),
+        Err(e) => report.line(format!("<!-- instructions not counted: {e} -->")),
+    }
+
     report.line(String::new());
-    report.line("What the request log, authentication and the metrics cost: Get at 64 connections with the defaults, and with each switched off (the log with `RUST_LOG=warn`, the others with `--bench-without`), and with all three; in brackets, the share of Gets a second each costs; and the same in the server's CPU time per Get (user and system, from /proc), which the generator on the same cores moves less.\n".into());
+    report.line("What the request log, authentication and the metrics cost: Get at 64 connections with the defaults, and with each switched off (the log with `RUST_LOG=warn`, the others with `--bench-without`), and with all three; in brackets, the share of Gets a second each costs; and the same in the server's CPU time per Get (user and system, from /proc), which the generator on the same cores moves less, and in instructions per Get counted by callgrind (`benches/callgrind.sh`, 1,000 Gets on SQLite), which a busy machine does not move at all.\n".into());
     report.line("| backend | defaults | without the log | without authentication | without metrics | without all three | the three cost |".into());
     report.line("|---|---|---|---|---|---|---|".into());
     for row in log_rows {

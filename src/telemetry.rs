@@ -475,21 +475,20 @@ impl RequestLine<'_> {
             line.push_str(part);
         }
         let mut status = itoa::Buffer::new();
+        // Each name with the space before it and the `=` after it.
         for (name, value) in [
-            ("request_id", self.request_id),
-            ("trace_id", self.trace_id),
-            ("method", self.method),
-            ("path", self.path),
-            ("service", self.service),
-            ("operation", self.operation),
-            ("client", self.client),
-            ("outcome", self.outcome),
-            ("status", status.format(self.status)),
-            ("duration_ms", self.duration_ms),
+            (" request_id=", self.request_id),
+            (" trace_id=", self.trace_id),
+            (" method=", self.method),
+            (" path=", self.path),
+            (" service=", self.service),
+            (" operation=", self.operation),
+            (" client=", self.client),
+            (" outcome=", self.outcome),
+            (" status=", status.format(self.status)),
+            (" duration_ms=", self.duration_ms),
         ] {
-            line.push(' ');
             line.push_str(name);
-            line.push('=');
             if needs_no_escaping(value) {
                 line.push_str(value);
             } else {
