@@ -759,6 +759,56 @@ fn flags_that_mean_nothing_are_refused_not_panicked_on() {
     }
 }
 
+/// What is logged while requests are answered names their own request,
+/// however many are answered at once on the server's threads: the warning
+/// of each refused authentication names the request id in its text (the
+/// code writes it) and in the request's span in front of it (the thread's
+/// current request; README, "Logs").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lines_of_concurrent_requests_name_their_own_request() {
+    let database = Backend::Sqlite.fresh_database();
+    let server = Server::start(
+        &database.raw_url,
+        &[
+            "--demo",
+            "--auth-client-failures",
+            "10000",
+            "--auth-address-failures",
+            "10000",
+        ],
+    );
+    let client = crate::helpers::client_as(("demo-bus", "a-wrong-secret"));
+    let sends = (0..300).map(|n| {
+        client
+            .post(&server.endpoint)
+            .header("Content-Type", Soap::V11.content_type())
+            .header("X-Request-Id", format!("concurrent-{n}"))
+            .body(envelope(Soap::V11, &get_relations_xml(1000)))
+            .send()
+    });
+    for response in join_all(sends).await {
+        assert_eq!(response.unwrap().status(), 500);
+    }
+    let (_, log) = server.interrupt();
+    let warning = regex::Regex::new(
+        r#" WARN request\{request_id=(\S+) trace_id="[0-9a-f]{32}" span_id="[0-9a-f]{16}" parent_id=""\}: \S+: request_id=(\S+) authentication failed"#,
+    )
+    .unwrap();
+    let mut named: Vec<String> = log
+        .iter()
+        .filter(|l| l.contains("authentication failed"))
+        .map(|l| {
+            let ids = warning.captures(l).unwrap_or_else(|| panic!("{l}"));
+            assert_eq!(ids[1], ids[2], "{l}");
+            ids[1].to_owned()
+        })
+        .collect();
+    named.sort();
+    let mut sent: Vec<String> = (0..300).map(|n| format!("concurrent-{n}")).collect();
+    sent.sort();
+    assert_eq!(named, sent);
+}
+
 /// The text log while the server runs: a request's line is written within
 /// the flush interval (100 ms by default), not only when the server stops,
 /// in the shape the README shows; a warning is written at once, after the
