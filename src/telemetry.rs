@@ -212,6 +212,13 @@ thread_local! {
     static CURRENT_REQUEST: Cell<Option<Arc<RequestContext>>> = const { Cell::new(None) };
 }
 
+/// The thread's current request, left in place.
+fn current_request() -> Option<Arc<RequestContext>> {
+    let request = CURRENT_REQUEST.take();
+    CURRENT_REQUEST.set(request.clone());
+    request
+}
+
 /// Whether requests go without a span of their own: with the text format
 /// and neither span timings nor a trace export, a span would carry nothing
 /// but the request's ids to the lines logged while it is answered, and it
@@ -254,8 +261,7 @@ impl CarriedRequest {
     /// This thread's request: its span, or its context when requests have
     /// no span.
     pub fn current() -> Self {
-        let context = CURRENT_REQUEST.take();
-        CURRENT_REQUEST.set(context.clone());
+        let context = current_request();
         Self {
             span: match context {
                 Some(_) => Span::none(),
@@ -297,6 +303,20 @@ pub struct Outcome {
 /// The root span of each request, and its summary line.
 pub struct RequestSpans;
 
+/// A request's span, made with all its fields at once (recording a field
+/// later formats the span's fields again).
+#[cfg(any(test, not(feature = "otlp")))]
+fn request_span(context: &RequestContext) -> Span {
+    let trace = &context.trace;
+    tracing::info_span!(
+        "request",
+        request_id = %context.id.0,
+        trace_id = trace.trace_id.as_str(),
+        span_id = trace.span_id.as_str(),
+        parent_id = trace.parent_id.as_deref().unwrap_or(""),
+    )
+}
+
 impl RootSpanBuilder for RequestSpans {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
@@ -304,43 +324,36 @@ impl RootSpanBuilder for RequestSpans {
             .and_then(RequestId::sane)
             .unwrap_or_else(RequestId::generate);
         #[allow(unused_mut)]
-        let mut trace = TraceContext::from_traceparent(header(TRACEPARENT_HEADER));
-        let arrived = Instant::now();
-        let keep = |id: RequestId, trace: TraceContext| {
-            let context = Arc::new(RequestContext { id, trace, arrived });
-            request.extensions_mut().insert(context);
+        let mut context = RequestContext {
+            id,
+            trace: TraceContext::from_traceparent(header(TRACEPARENT_HEADER)),
+            arrived: Instant::now(),
         };
-        if requests_without_spans() {
-            keep(id, trace);
-            return Span::none();
-        }
-        // With the ids known, the span is made with all its fields at once
-        // (recording a field later formats the span's fields again).
-        #[cfg(not(feature = "otlp"))]
-        let span = tracing::info_span!(
-            "request",
-            request_id = %id.0,
-            trace_id = trace.trace_id.as_str(),
-            span_id = trace.span_id.as_str(),
-            parent_id = trace.parent_id.as_deref().unwrap_or(""),
-        );
-        // The exporter picks the ids of a span it has already seen.
-        #[cfg(feature = "otlp")]
-        let span = {
-            let span = tracing::info_span!(
-                "request",
-                request_id = %id.0,
-                trace_id = tracing::field::Empty,
-                span_id = tracing::field::Empty,
-                parent_id = tracing::field::Empty,
-            );
-            otlp::join(&span, &mut trace);
-            span.record("trace_id", trace.trace_id.as_str());
-            span.record("span_id", trace.span_id.as_str());
-            span.record("parent_id", trace.parent_id.as_deref().unwrap_or(""));
+        let span = if requests_without_spans() {
+            Span::none()
+        } else {
+            #[cfg(not(feature = "otlp"))]
+            let span = request_span(&context);
+            // The exporter picks the ids of a span it has already seen.
+            #[cfg(feature = "otlp")]
+            let span = {
+                let trace = &mut context.trace;
+                let span = tracing::info_span!(
+                    "request",
+                    request_id = %context.id.0,
+                    trace_id = tracing::field::Empty,
+                    span_id = tracing::field::Empty,
+                    parent_id = tracing::field::Empty,
+                );
+                otlp::join(&span, trace);
+                span.record("trace_id", trace.trace_id.as_str());
+                span.record("span_id", trace.span_id.as_str());
+                span.record("parent_id", trace.parent_id.as_deref().unwrap_or(""));
+                span
+            };
             span
         };
-        keep(id, trace);
+        request.extensions_mut().insert(Arc::new(context));
         span
     }
 
@@ -744,14 +757,9 @@ where
         // The thread's current request, when requests have no span, is
         // the outermost span of the lines logged within it.
         let mut any = false;
-        if event.is_contextual() {
-            let request = CURRENT_REQUEST.take();
-            let written = request.as_ref().map(|r| r.write_span(&mut writer, ansi));
-            CURRENT_REQUEST.set(request);
-            if let Some(written) = written {
-                any = true;
-                written?;
-            }
+        if let Some(request) = current_request().filter(|_| event.is_contextual()) {
+            any = true;
+            request.write_span(&mut writer, ansi)?;
         }
         if let Some(scope) = context.event_scope() {
             for span in scope.from_root() {
@@ -1339,15 +1347,7 @@ mod tests {
         let styles = regex::Regex::new("\x1b\\[[0-9]+m").unwrap();
         for ansi in [false, true] {
             let with_span = captured(plain_line(ansi), || {
-                let trace = &context.trace;
-                let span = tracing::info_span!(
-                    "request",
-                    request_id = %context.id.0,
-                    trace_id = trace.trace_id.as_str(),
-                    span_id = trace.span_id.as_str(),
-                    parent_id = trace.parent_id.as_deref().unwrap_or(""),
-                );
-                span.in_scope(within);
+                request_span(&context).in_scope(within);
                 after();
             });
             let without = captured(plain_line(ansi), || {

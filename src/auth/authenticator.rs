@@ -4,8 +4,9 @@
 //! while a new, rotated or revoked client takes effect within a second on
 //! every instance. A secret that matched its digest is remembered in that
 //! copy, so that the client's next requests compare it in constant time
-//! without a digest (a digest was a third of authentication's cost; README,
-//! "Performance"); the copy, and what it remembers, lives a quarter second. A copy older than a second is not trusted: requests are
+//! without a digest (a digest was a third of authentication's cost;
+//! README, "Performance"); the copy, and what it remembers, lives a
+//! quarter second. A copy older than a second is not trusted: requests are
 //! then refused with a Server fault until the clients can be read again.
 
 use std::collections::HashMap;
@@ -13,11 +14,12 @@ use std::net::IpAddr;
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
+use subtle::ConstantTimeEq;
+
 use super::clients::{ApiClient, ClientStore, DEMO_CLIENTS};
 use super::secret::SecretDigest;
 use super::throttle::{Throttle, ThrottleSettings};
 use crate::vocabulary::{Caller, InternalError, Validity};
-use subtle::ConstantTimeEq;
 
 /// How often the clients are read again.
 const REFRESH_EVERY: Duration = Duration::from_millis(250);
@@ -248,5 +250,35 @@ fn refresh_while_alive(authenticator: Weak<Authenticator>) {
             Some(authenticator) => authenticator.refresh(),
             None => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocabulary::Role;
+
+    /// Once the right secret is remembered, only it is accepted without a
+    /// digest; anything else is still checked against the digest, and
+    /// refused, whether it is a prefix of the secret, longer or empty.
+    #[test]
+    fn a_remembered_secret_admits_itself_only() {
+        let entry = Entry {
+            caller: Caller::new("demo-bus", Role::Integration, None),
+            digest: SecretDigest::of("demo-bus-secret"),
+            valid: true,
+            matched: OnceLock::new(),
+        };
+        assert!(!entry.accepts("demo-bus-secreT"));
+        assert!(entry.matched.get().is_none(), "a wrong secret is not kept");
+        assert!(entry.accepts("demo-bus-secret"));
+        assert_eq!(
+            entry.matched.get().map(|m| &m[..]),
+            Some(&b"demo-bus-secret"[..])
+        );
+        for wrong in ["demo-bus-secreT", "demo-bus-secre", "demo-bus-secret ", ""] {
+            assert!(!entry.accepts(wrong), "{wrong:?}");
+        }
+        assert!(entry.accepts("demo-bus-secret"));
     }
 }

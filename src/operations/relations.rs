@@ -227,37 +227,32 @@ fn decode_new_relation(element: &XmlElement) -> Result<NewCustomerRelation, Deco
     })
 }
 
-/// `xs:dateTime` in UTC with `Z` and millisecond precision, digit by digit
-/// (`UtcText`).
-/// `<name>` with `at` as an `xs:dateTime`; the usual years without an
-/// allocation.
+/// `<name>` with `at` as an `xs:dateTime` in UTC with `Z` and millisecond
+/// precision: the usual years digit by digit without an allocation
+/// (`UtcText`), the others by `wide_date_time`.
 fn date_time_element(out: &mut XmlOut, name: &str, at: &chrono::DateTime<chrono::Utc>) {
     match UtcText::new(at, 3) {
         Some(text) => out.text_element(name, text.as_str()),
-        None => out.text_element(name, &date_time(at)),
+        None => out.text_element(name, &wide_date_time(at)),
     }
 }
 
-fn date_time(at: &chrono::DateTime<chrono::Utc>) -> String {
+/// An `xs:dateTime` of a year `UtcText` does not write (before 0 or after
+/// 9999): at least four digits, a sign only before the year 0.
+fn wide_date_time(at: &chrono::DateTime<chrono::Utc>) -> String {
     use chrono::{Datelike, Timelike};
-    match UtcText::new(at, 3) {
-        Some(text) => text.as_str().to_owned(),
-        None => {
-            // xs:dateTime: at least four digits, a sign only before the year 0.
-            let year = at.year();
-            let sign = if year < 0 { "-" } else { "" };
-            format!(
-                "{sign}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-                year.unsigned_abs(),
-                at.month(),
-                at.day(),
-                at.hour(),
-                at.minute(),
-                at.second(),
-                at.timestamp_subsec_millis().min(999),
-            )
-        }
-    }
+    let year = at.year();
+    let sign = if year < 0 { "-" } else { "" };
+    format!(
+        "{sign}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        year.unsigned_abs(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.timestamp_subsec_millis().min(999),
+    )
 }
 
 /// The content of a `GetCustomerRelationsByCustomerResponse`: the
@@ -300,17 +295,21 @@ fn write_record(out: &mut XmlOut, relation: &CustomerRelation) {
     out.open("Audit", &[]);
     date_time_element(out, "CreatedAt", &relation.created_at);
     out.text_element("CreatedBy", &relation.created_by);
-    write_stamp(out, "Modified", relation.modified.as_ref());
-    write_stamp(out, "Deleted", relation.deleted.as_ref());
+    write_stamp(
+        out,
+        ["ModifiedAt", "ModifiedBy"],
+        relation.modified.as_ref(),
+    );
+    write_stamp(out, ["DeletedAt", "DeletedBy"], relation.deleted.as_ref());
     out.close("Audit");
     out.close("CustomerRelation");
 }
 
-/// `{what}At` and `{what}By`, when there is a stamp.
-fn write_stamp(out: &mut XmlOut, what: &str, stamp: Option<&Stamp>) {
+/// The stamp's `…At` and `…By` elements, when there is a stamp.
+fn write_stamp(out: &mut XmlOut, [at, by]: [&str; 2], stamp: Option<&Stamp>) {
     if let Some(stamp) = stamp {
-        date_time_element(out, &format!("{what}At"), &stamp.at);
-        out.text_element(&format!("{what}By"), &stamp.by);
+        date_time_element(out, at, &stamp.at);
+        out.text_element(by, &stamp.by);
     }
 }
 
@@ -389,7 +388,19 @@ pub(super) fn write_relation_type(out: &mut XmlOut, t: &RelationType) {
 mod tests {
     use chrono::{TimeZone, Utc};
 
-    use super::date_time;
+    use super::{XmlOut, date_time_element};
+
+    /// What `date_time_element` writes between its tags.
+    fn date_time(at: &chrono::DateTime<Utc>) -> String {
+        let mut out = XmlOut::new();
+        date_time_element(&mut out, "At", at);
+        let element = String::from_utf8(out.into_bytes()).unwrap();
+        element
+            .strip_prefix("<At>")
+            .and_then(|rest| rest.strip_suffix("</At>"))
+            .unwrap_or_else(|| panic!("{element}"))
+            .to_owned()
+    }
 
     /// Years from 0 to 9999 are `UtcText`'s (tested there); the rest is
     /// written here.

@@ -220,7 +220,7 @@ fn read_header_blocks(
 
 /// A successful response: the payload in an envelope of `version`.
 pub fn response_envelope(version: SoapVersion, payload: super::XmlOut) -> Vec<u8> {
-    let [envelope, body, xmlns] = envelope_names(version);
+    let [envelope, body, xmlns] = version.envelope_names();
     // The declaration and the envelope's tags take under 200 bytes.
     let mut out = super::XmlOut::with_capacity(payload.len() + 256);
     out.declaration();
@@ -232,33 +232,9 @@ pub fn response_envelope(version: SoapVersion, payload: super::XmlOut) -> Vec<u8
     out.into_bytes()
 }
 
-/// The envelope's and the body's names and the namespace declaration, with
-/// the version's `prefix()`, written out so that no answer formats them.
-fn envelope_names(version: SoapVersion) -> [&'static str; 3] {
-    match version {
-        SoapVersion::V11 => ["soap:Envelope", "soap:Body", "xmlns:soap"],
-        SoapVersion::V12 => ["env:Envelope", "env:Body", "xmlns:env"],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn envelope_names_have_the_versions_prefix() {
-        for version in [SoapVersion::V11, SoapVersion::V12] {
-            let p = version.prefix();
-            assert_eq!(
-                envelope_names(version),
-                [
-                    format!("{p}:Envelope"),
-                    format!("{p}:Body"),
-                    format!("xmlns:{p}")
-                ]
-            );
-        }
-    }
 
     fn utf16le(text: &str) -> Vec<u8> {
         text.encode_utf16().flat_map(u16::to_le_bytes).collect()

@@ -52,6 +52,15 @@ impl SoapVersion {
         }
     }
 
+    /// The envelope's and the body's names and the namespace declaration,
+    /// with `prefix()`, written out so that no answer formats them.
+    pub fn envelope_names(self) -> [&'static str; 3] {
+        match self {
+            Self::V11 => ["soap:Envelope", "soap:Body", "xmlns:soap"],
+            Self::V12 => ["env:Envelope", "env:Body", "xmlns:env"],
+        }
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             Self::V11 => "text/xml; charset=utf-8",

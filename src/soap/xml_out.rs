@@ -61,12 +61,8 @@ impl XmlOut {
     }
 
     /// Bytes written so far.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.writer.get_ref().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn write(&mut self, event: Event<'_>) {
@@ -114,12 +110,12 @@ impl XmlOut {
         self.close(name);
     }
 
-    /// Absent optional values are omitted, never written empty.
     /// `<name>n</name>`, the number written without an allocation.
     pub fn number_element(&mut self, name: &str, n: impl itoa::Integer) {
         self.text_element(name, itoa::Buffer::new().format(n));
     }
 
+    /// Absent optional values are omitted, never written empty.
     pub fn optional_element(&mut self, name: &str, text: Option<&str>) {
         if let Some(text) = text {
             self.text_element(name, text);
