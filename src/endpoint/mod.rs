@@ -211,8 +211,9 @@ fn respond(service: Service, answered: Result<Answer, Refusal>) -> HttpResponse 
             payload,
         }) => with_outcome(
             HttpResponse::Ok()
-                .insert_header(ContentType(
-                    version.content_type().parse().expect("valid media type"),
+                .insert_header((
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static(version.content_type()),
                 ))
                 .body(response_envelope(version, payload)),
             service,
@@ -369,7 +370,6 @@ fn test_panic(request: &HttpRequest) -> Option<&str> {
 struct SoapContentType {
     raw: String,
     version: SoapVersion,
-    params: Vec<(String, String)>,
 }
 
 impl SoapContentType {
@@ -392,22 +392,7 @@ impl SoapContentType {
                 ),
             ));
         };
-        let params = raw
-            .split(';')
-            .skip(1)
-            .filter_map(|param| param.split_once('='))
-            .map(|(k, v)| {
-                (
-                    k.trim().to_ascii_lowercase(),
-                    v.trim().trim_matches('"').to_owned(),
-                )
-            })
-            .collect();
-        let content_type = Self {
-            raw,
-            version,
-            params,
-        };
+        let content_type = Self { raw, version };
         if let Some(charset) = content_type.charset().filter(|c| !is_supported_charset(c)) {
             return Err(Refusal::new(
                 version,
@@ -420,11 +405,15 @@ impl SoapContentType {
         Ok(content_type)
     }
 
+    /// The first parameter of that name (in any case), unquoted; read from
+    /// the header when asked, which costs no copies.
     fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.raw
+            .split(';')
+            .skip(1)
+            .filter_map(|param| param.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().trim_matches('"'))
     }
 
     fn charset(&self) -> Option<&str> {
@@ -726,6 +715,24 @@ mod tests {
     use actix_web::test::TestRequest;
 
     use super::*;
+
+    #[test]
+    fn content_type_parameters_are_read_in_any_case_the_first_of_a_name() {
+        let request = TestRequest::post()
+            .insert_header((
+                header::CONTENT_TYPE,
+                "application/soap+xml; Charset=\"UTF-16\" ; ACTION = \"urn:x/Y\"; action=urn:x/Z; empty",
+            ))
+            .to_http_request();
+        let Ok(content_type) = SoapContentType::read(&request) else {
+            panic!("a SOAP 1.2 content type in UTF-16")
+        };
+        assert_eq!(content_type.version, SoapVersion::V12);
+        assert_eq!(content_type.charset(), Some("UTF-16"));
+        assert_eq!(content_type.param("action"), Some("urn:x/Y"));
+        assert_eq!(content_type.param("empty"), None);
+        assert_eq!(content_type.param("type"), None);
+    }
 
     #[actix_web::test]
     async fn a_panic_while_answering_is_a_server_fault_with_the_request_id() {

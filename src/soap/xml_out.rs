@@ -60,11 +60,6 @@ impl XmlOut {
         }
     }
 
-    /// Bytes written so far.
-    pub(crate) fn len(&self) -> usize {
-        self.writer.get_ref().len()
-    }
-
     fn write(&mut self, event: Event<'_>) {
         self.writer
             .write_event(event)
@@ -98,9 +93,24 @@ impl XmlOut {
             // The bytes quick-xml's three events write (the same escaping),
             // without building the events: half the cost of a response's
             // values (README, "Performance").
-            let text = quick_xml::escape::escape(xml_safe(text));
             let out = self.writer.get_mut();
-            for part in ["<", name, ">", &text, "</", name, ">"] {
+            for part in ["<", name, ">"] {
+                out.extend_from_slice(part.as_bytes());
+            }
+            // Printable ASCII with nothing to escape, the usual value, in
+            // one look at each byte; anything else as the events write it
+            // (which also writes a carriage return as a reference, so that
+            // a reader's line-end normalisation keeps it).
+            let plain = |b: &u8| {
+                matches!(b, 0x20..=0x7f | b'\t' | b'\n')
+                    && !matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"')
+            };
+            if text.as_bytes().iter().all(plain) {
+                out.extend_from_slice(text.as_bytes());
+            } else {
+                out.extend_from_slice(quick_xml::escape::escape(xml_safe(text)).as_bytes());
+            }
+            for part in ["</", name, ">"] {
                 out.extend_from_slice(part.as_bytes());
             }
             return;
@@ -138,7 +148,10 @@ mod tests {
 
     #[test]
     fn a_text_element_is_written_as_quick_xmls_events_write_it() {
-        let texts = [
+        let every_ascii: Vec<String> = (0u8..=0x7f)
+            .map(|b| format!("a{}b", char::from(b)))
+            .collect();
+        let texts = every_ascii.iter().map(String::as_str).chain([
             "",
             "plain",
             "<&>'\"",
@@ -147,7 +160,7 @@ mod tests {
             "nul\u{0} bell\u{7} ffff\u{FFFF}",
             "&amp; already escaped",
             "  spaces\tand\nlines\r ",
-        ];
+        ]);
         for text in texts {
             let mut fast = XmlOut::new();
             fast.text_element("Reference", text);

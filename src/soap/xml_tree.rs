@@ -108,8 +108,12 @@ pub fn parse_document(
     limits: &XmlLimits,
 ) -> Result<XmlElement, String> {
     // A document with a character XML does not allow is not well-formed; it
-    // is refused before anything in it can be quoted back.
-    if let Some(at) = xml.chars().position(|c| !is_xml_char(c)) {
+    // is refused before anything in it can be quoted back. Printable ASCII,
+    // tabs and line ends, the usual case, are checked byte by byte.
+    let ascii_allowed = |b: &u8| matches!(b, 0x20..=0x7f | b'\t' | b'\n' | b'\r');
+    if !xml.as_bytes().iter().all(ascii_allowed)
+        && let Some(at) = xml.chars().position(|c| !is_xml_char(c))
+    {
         return Err(format!(
             "The request is not well-formed XML: character {at} is not allowed in XML."
         ));
@@ -120,7 +124,12 @@ pub fn parse_document(
     let mut tree = TreeBuilder::new(limits);
     loop {
         let (resolved, event) = reader.read_resolved_event().map_err(not_well_formed)?;
-        let namespace = namespace_of(resolved)?;
+        // An element's namespace, kept with it. An end tag has its start
+        // tag's name (check_end_names), whose prefix was resolved already.
+        let namespace = match event {
+            Event::Start(_) => namespace_of(resolved)?,
+            _ => None,
+        };
         match event {
             Event::Start(start) => {
                 tree.open()?;
