@@ -146,7 +146,8 @@ impl Server {
     fn log_until(&self, within: Duration, wanted: impl Fn(&str) -> bool) -> Vec<String> {
         let deadline = std::time::Instant::now() + within;
         let mut log = Vec::new();
-        while !log.iter().any(|line: &String| wanted(line)) {
+        // Each line is looked at once, as it comes.
+        while !log.last().is_some_and(|line: &String| wanted(line)) {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.stderr.recv_timeout(left) {
                 Ok(line) => log.push(line),
@@ -959,25 +960,43 @@ async fn lines_beyond_the_bound_are_dropped_counted_and_reported() {
     assert!(counted > 0, "{metrics}");
 
     read_log.send(()).unwrap();
-    let (status, log) = server.interrupt();
+    // The report comes once stderr takes lines again; waited for while the
+    // server runs, so that the bound on writing the last lines at exit
+    // (2 s, which a loaded machine can take up) plays no part.
+    let mut log = server.log_until(Duration::from_secs(30), |l| {
+        l.contains(" WARN ") && l.contains("log lines dropped")
+    });
+    let (status, rest) = server.interrupt();
     assert!(status.success());
+    log.extend(rest);
     let reported: Vec<u64> = log
         .iter()
         .filter(|l| l.contains(" WARN ") && l.contains("log lines dropped"))
         .filter_map(|l| l.rsplit_once(" dropped=")?.1.parse().ok())
         .collect();
     let reported_total: u64 = reported.iter().sum();
-    // The scrape's own line may have been dropped after it counted.
+    assert!(!reported.is_empty(), "no report of the dropped lines");
+    // Lines dropped after the scrape counted are reported too: the
+    // scrape's own, and on a loaded machine a few of the server's own
+    // lines logged while the reader still stalled (seen: 2).
+    const LATER: u64 = 1 + 4;
     assert!(
-        reported_total == counted || reported_total == counted + 1,
+        (counted..=counted + LATER).contains(&reported_total),
         "{reported:?} against {counted}"
     );
-    // 3,000 lines of the 404s and one of the scrape: written or dropped.
+    // Every one of the 3,000 404s' lines is written or counted as
+    // dropped, and the dropped ones are nearly all theirs.
     let written = log
         .iter()
-        .filter(|l| l.contains(" customer_relations::requests: answered "))
+        .filter(|l| {
+            l.contains(" customer_relations::requests: answered ") && l.contains(" status=404 ")
+        })
         .count() as u64;
-    assert_eq!(written + reported_total, 3_001, "{reported:?}");
+    let missing = 3_000 - written;
+    assert!(
+        (missing..=missing + LATER).contains(&reported_total),
+        "{written} written, {reported:?} reported"
+    );
 }
 
 /// The load benchmark's switches (`--bench-without`, in builds for tests
