@@ -481,11 +481,7 @@ fn serve(database: &str, log: bool, without: &[&str], work: &Path) -> Target {
             "--database",
             database,
         ])
-        .args(
-            (!without.is_empty())
-                .then(|| format!("--bench-without={}", without.join(",")))
-                .as_slice(),
-        )
+        .args(bench_without(without))
         .env("RUST_LOG", if log { "info" } else { "warn" })
         .env_remove("DATABASE_URL")
         .env_remove("CR_CONFIG")
@@ -500,6 +496,11 @@ fn serve(database: &str, log: bool, without: &[&str], work: &Path) -> Target {
         // A reference of customer 100,000 (see `seed_relations`).
         find_reference: "scale-500003".into(),
     }
+}
+
+/// The `--bench-without` flag that switches `without` off, if anything.
+fn bench_without(without: &[&str]) -> Option<String> {
+    (!without.is_empty()).then(|| format!("--bench-without={}", without.join(",")))
 }
 
 /// Starts this program as the ceiling server, answering with `body`.
@@ -984,11 +985,7 @@ fn instructions_per_get(variants: &[(bool, &[&str])]) -> Result<Vec<f64>, String
         .map(|(log, without)| {
             let out = Command::new("bash")
                 .arg(&script)
-                .args(
-                    (!without.is_empty())
-                        .then(|| format!("--bench-without={}", without.join(",")))
-                        .as_slice(),
-                )
+                .args(bench_without(without))
                 .env("BIN", env!("CARGO_BIN_EXE_customer-relations"))
                 .env("GETS", "1000")
                 .env("RUST_LOG", if *log { "info" } else { "warn" })

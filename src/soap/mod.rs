@@ -2,6 +2,8 @@
 //! writing responses and faults, serving the WSDL. Knows XML and nothing
 //! else: neither the domains nor the database.
 
+use std::sync::LazyLock;
+
 mod envelope;
 mod fault;
 mod message_reader;
@@ -54,19 +56,25 @@ impl SoapVersion {
 
     /// What an answer's payload goes between: the XML declaration, the
     /// envelope and its body opened (with `prefix()` bound to
-    /// `envelope_namespace()`), and both closed. Written out, so that no
+    /// `envelope_namespace()`), and both closed. Made once, so that no
     /// answer builds them; a unit test holds them to what quick-xml writes.
     pub fn envelope_ends(self) -> [&'static str; 2] {
-        match self {
-            Self::V11 => [
-                r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>"#,
-                "</soap:Body></soap:Envelope>",
-            ],
-            Self::V12 => [
-                r#"<?xml version="1.0" encoding="utf-8"?><env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>"#,
-                "</env:Body></env:Envelope>",
-            ],
-        }
+        static ENDS: LazyLock<[[String; 2]; 2]> = LazyLock::new(|| {
+            [SoapVersion::V11, SoapVersion::V12].map(|version| {
+                let (p, namespace) = (version.prefix(), version.envelope_namespace());
+                [
+                    format!(
+                        r#"<?xml version="1.0" encoding="utf-8"?><{p}:Envelope xmlns:{p}="{namespace}"><{p}:Body>"#
+                    ),
+                    format!("</{p}:Body></{p}:Envelope>"),
+                ]
+            })
+        });
+        let [head, tail] = match self {
+            Self::V11 => &ENDS[0],
+            Self::V12 => &ENDS[1],
+        };
+        [head, tail]
     }
 
     pub fn content_type(self) -> &'static str {

@@ -5,14 +5,12 @@ use std::borrow::Cow;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::xml_tree::is_xml_char;
+use super::xml_tree::{is_xml_ascii, is_xml_char};
 
 /// Text with every character XML does not allow replaced by U+FFFD, so that
 /// no value (a quoted client string, say) can make a response ill-formed.
 fn xml_safe(text: &str) -> Cow<'_, str> {
-    // Printable ASCII, tabs and line ends, the usual case, byte by byte.
-    let ascii_allowed = |b: &u8| matches!(b, 0x20..=0x7f | b'\t' | b'\n' | b'\r');
-    if text.as_bytes().iter().all(ascii_allowed) || text.chars().all(is_xml_char) {
+    if text.bytes().all(is_xml_ascii) || text.chars().all(is_xml_char) {
         Cow::Borrowed(text)
     } else {
         Cow::Owned(
@@ -48,15 +46,12 @@ impl Default for XmlOut {
 }
 
 impl XmlOut {
-    /// Room for a Get of several relations (about 500 bytes each) without
-    /// growing, which copies what is written so far each time.
+    /// Room for a Get of several relations (about 500 bytes each), and for
+    /// the envelope `response_envelope` puts around them, without growing,
+    /// which copies what is written so far each time.
     pub fn new() -> Self {
-        Self::with_capacity(4096)
-    }
-
-    pub fn with_capacity(bytes: usize) -> Self {
         Self {
-            writer: Writer::new(Vec::with_capacity(bytes)),
+            writer: Writer::new(Vec::with_capacity(4096)),
         }
     }
 
@@ -101,11 +96,9 @@ impl XmlOut {
             // one look at each byte; anything else as the events write it
             // (which also writes a carriage return as a reference, so that
             // a reader's line-end normalisation keeps it).
-            let plain = |b: &u8| {
-                matches!(b, 0x20..=0x7f | b'\t' | b'\n')
-                    && !matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"')
-            };
-            if text.as_bytes().iter().all(plain) {
+            let plain =
+                |b: u8| is_xml_ascii(b) && !matches!(b, b'\r' | b'<' | b'>' | b'&' | b'\'' | b'"');
+            if text.bytes().all(plain) {
                 out.extend_from_slice(text.as_bytes());
             } else {
                 out.extend_from_slice(quick_xml::escape::escape(xml_safe(text)).as_bytes());
@@ -130,11 +123,6 @@ impl XmlOut {
         if let Some(text) = text {
             self.text_element(name, text);
         }
-    }
-
-    /// Appends XML that another writer produced.
-    pub fn append(&mut self, other: XmlOut) {
-        self.writer.get_mut().extend_from_slice(&other.into_bytes());
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
@@ -174,11 +162,15 @@ mod tests {
 
     #[test]
     fn the_ascii_shortcut_allows_what_xml_allows() {
-        for c in (0u8..=0x7f).map(char::from) {
+        for b in 0u8..=0x7f {
+            let c = char::from(b);
+            assert_eq!(is_xml_ascii(b), is_xml_char(c), "{c:?}");
             let text = format!("a{c}b");
             let kept = matches!(xml_safe(&text), Cow::Borrowed(_));
             assert_eq!(kept, is_xml_char(c), "{c:?}");
         }
+        // Bytes of longer UTF-8 sequences are left to the look at chars.
+        assert!((0x80..=0xff).all(|b| !is_xml_ascii(b)));
     }
 
     #[test]

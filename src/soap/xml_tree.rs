@@ -95,6 +95,13 @@ impl SourceEncoding {
     }
 }
 
+/// Whether the byte is an ASCII character XML allows (printable, tab,
+/// line feed, carriage return): the usual text, checked a byte at a time
+/// before the costlier look at each `char`.
+pub fn is_xml_ascii(b: u8) -> bool {
+    matches!(b, 0x20..=0x7f | b'\t' | b'\n' | b'\r')
+}
+
 /// Whether XML 1.0 allows the character in a document (production `Char`).
 pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
@@ -108,10 +115,8 @@ pub fn parse_document(
     limits: &XmlLimits,
 ) -> Result<XmlElement, String> {
     // A document with a character XML does not allow is not well-formed; it
-    // is refused before anything in it can be quoted back. Printable ASCII,
-    // tabs and line ends, the usual case, are checked byte by byte.
-    let ascii_allowed = |b: &u8| matches!(b, 0x20..=0x7f | b'\t' | b'\n' | b'\r');
-    if !xml.as_bytes().iter().all(ascii_allowed)
+    // is refused before anything in it can be quoted back.
+    if !xml.bytes().all(is_xml_ascii)
         && let Some(at) = xml.chars().position(|c| !is_xml_char(c))
     {
         return Err(format!(

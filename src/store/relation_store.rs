@@ -553,10 +553,10 @@ impl DbConnection {
         relation: &CustomerRelation,
     ) -> Result<(), InternalError> {
         let row = NewChangeRow::of(kind, relation);
-        db_run!(self.conn(), |c| diesel::insert_into(changes::table)
-            .values(&row)
-            .execute(c))
-        .map(drop)
+        match self.conn() {
+            Conn::Sqlite(c) => insert_change_on_sqlite(c, &row),
+            Conn::Postgres(c) => change_insert!(&row).execute(c).map(drop),
+        }
         .map_err(internal)
     }
 
@@ -632,10 +632,16 @@ fn create_on_sqlite(
     let Some(id) = id else {
         return Ok(None);
     };
-    FixedSql::<_, ChangeInsert>::new(change_insert!(&NewChangeRow::created(id, row)))
-        .execute(c)
-        .map_err(internal)?;
+    insert_change_on_sqlite(c, &NewChangeRow::created(id, row)).map_err(internal)?;
     Ok(Some(NewRow::Written(id)))
+}
+
+/// Writes a change on SQLite: a create's, or another write's
+/// (`record_change`).
+fn insert_change_on_sqlite(c: &mut SqliteConnection, row: &NewChangeRow<'_>) -> QueryResult<()> {
+    FixedSql::<_, ChangeInsert>::new(change_insert!(row))
+        .execute(c)
+        .map(drop)
 }
 
 /// A create's insert of its relation on SQLite (its Id, unless the unique
@@ -650,7 +656,7 @@ macro_rules! relation_insert {
 }
 use relation_insert;
 
-/// A create's insert of its change on SQLite.
+/// The insert of a change.
 macro_rules! change_insert {
     ($row:expr) => {
         diesel::insert_into(changes::table).values($row)
@@ -681,7 +687,7 @@ impl<Q, Id> FixedSql<Q, Id> {
 
 /// The create's insert of the relation.
 struct RelationInsert;
-/// The create's insert of its change.
+/// The insert of a change.
 struct ChangeInsert;
 
 impl<Q, Id: 'static> diesel::query_builder::QueryId for FixedSql<Q, Id> {
@@ -829,10 +835,11 @@ mod tests {
     use crate::store::{Database, DatabaseUrl, PoolOptions};
 
     /// `FixedSql` may only wrap a query whose text is the same whatever the
-    /// values: a create's inserts write the same SQL for a row with every
-    /// optional value and for one with none.
+    /// values: the inserts write the same SQL for a row with every optional
+    /// value and for one with none (a create's change), and for a change
+    /// with its stamps (a delete's).
     #[test]
-    fn a_creates_inserts_have_one_sql_text_whatever_the_values() {
+    fn the_inserts_in_fixed_sql_have_one_text_whatever_the_values() {
         // debug_query writes the SQL, then " -- binds: [...]".
         let sql = |query: String| query.split(" -- binds").next().unwrap().to_owned();
         let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 6)
@@ -864,6 +871,31 @@ mod tests {
                 .to_string()
         };
         assert_eq!(sql(change(&full)), sql(change(&bare)));
+        let stamp = Some(crate::relations::Stamp {
+            at: at.and_utc(),
+            by: "t".into(),
+        });
+        let deleted = CustomerRelation {
+            id: 7,
+            customer_number: 1,
+            relation_type_code: "SSO".into(),
+            reference_type: crate::vocabulary::ReferenceType::External,
+            reference: "r".into(),
+            title_code: None,
+            additional_value: None,
+            source: None,
+            created_at: at.and_utc(),
+            created_by: "t".into(),
+            version: 3,
+            modified: stamp.clone(),
+            deleted: stamp,
+        };
+        let of_delete = diesel::debug_query::<Sqlite, _>(&change_insert!(&NewChangeRow::of(
+            crate::relations::ChangeKind::Deleted,
+            &deleted
+        )))
+        .to_string();
+        assert_eq!(sql(of_delete), sql(change(&bare)));
     }
 
     /// The index for a request without a type, and the one with.
