@@ -406,13 +406,22 @@ impl RelationRepository for DbConnection {
         relation_type_code: Option<&str>,
         title_code: Option<&str>,
     ) -> Result<Vec<CustomerRelation>, InternalError> {
-        let rows = db_run!(self.conn(), |c| by_reference!(
-            forms,
-            relation_type_code,
-            title_code
-        )
-        .load::<RelationRow>(c));
-        rows.map_err(internal).and_then(all_converted)
+        // Three forms a query at most: a reference has no more
+        // (ReferenceForms), so this is one query.
+        let mut found = Vec::new();
+        for chunk in forms.chunks(3) {
+            let rows = db_run!(self.conn(), |c| by_reference!(
+                chunk,
+                relation_type_code,
+                title_code,
+                |query| query.load::<RelationRow>(c)
+            ));
+            found.extend(rows.map_err(internal).and_then(all_converted)?);
+        }
+        if forms.len() > 3 {
+            found.sort_by_key(|relation: &CustomerRelation| relation.id);
+        }
+        Ok(found)
     }
 
     fn changes_of_customer(
@@ -455,25 +464,59 @@ impl RelationRepository for DbConnection {
     }
 }
 
-/// FindCustomerRelationsByReference's query, for whichever backend the
-/// surrounding [`db_run!`] arm is for; the index on the live relations'
-/// references serves it (a test reads the plan).
+/// FindCustomerRelationsByReference's query for one to three reference
+/// forms and the type and title filters that are given, handed to `$run` as
+/// `$query`, for whichever backend the surrounding [`db_run!`] arm is for.
+/// Each shape (one form or three, the last repeated for two; with or
+/// without each filter) is a type of its own with one SQL text, so diesel
+/// prepares it once per connection and finds it again without writing the
+/// SQL out: an `IN` list, whose length can vary, made diesel prepare the
+/// query anew on every Find (README, "Performance"). The index on the live
+/// relations' references, or the one on the type and the reference, serves
+/// it (a test reads the plans).
 macro_rules! by_reference {
-    ($forms:expr, $relation_type_code:expr, $title_code:expr) => {{
-        let mut query = customer_relations::table
+    ($forms:expr, $relation_type_code:expr, $title_code:expr, |$query:ident| $run:expr) => {{
+        let forms: &[&str] = $forms;
+        let first = forms.first().copied().unwrap_or_default();
+        if forms.len() <= 1 {
+            by_reference!(@filters customer_relations::reference.eq(first),
+                $relation_type_code, $title_code, |$query| $run)
+        } else {
+            let (second, third) = (forms[1], forms[forms.len() - 1]);
+            by_reference!(@filters customer_relations::reference
+                    .eq(first)
+                    .or(customer_relations::reference.eq(second))
+                    .or(customer_relations::reference.eq(third)),
+                $relation_type_code, $title_code, |$query| $run)
+        }
+    }};
+    (@filters $reference:expr, $relation_type_code:expr, $title_code:expr, |$query:ident| $run:expr) => {{
+        let live = customer_relations::table
             .inner_join(relation_types::table)
             .filter(customer_relations::deleted_at.is_null())
-            .filter(customer_relations::reference.eq_any($forms))
+            .filter($reference)
             .order(customer_relations::id)
-            .select(RELATION_COLUMNS)
-            .into_boxed();
-        if let Some(code) = $relation_type_code {
-            query = query.filter(customer_relations::relation_type_code.eq(code));
+            .select(RELATION_COLUMNS);
+        match ($relation_type_code, $title_code) {
+            (None, None) => {
+                let $query = live;
+                $run
+            }
+            (Some(code), None) => {
+                let $query = live.filter(customer_relations::relation_type_code.eq(code));
+                $run
+            }
+            (None, Some(title)) => {
+                let $query = live.filter(customer_relations::title_code.eq(title));
+                $run
+            }
+            (Some(code), Some(title)) => {
+                let $query = live
+                    .filter(customer_relations::relation_type_code.eq(code))
+                    .filter(customer_relations::title_code.eq(title));
+                $run
+            }
         }
-        if let Some(title) = $title_code {
-            query = query.filter(customer_relations::title_code.eq(title));
-        }
-        query
     }};
 }
 use by_reference;
@@ -898,13 +941,13 @@ mod tests {
         assert_eq!(sql(of_delete), sql(change(&bare)));
     }
 
-    /// The index for a request without a type, and the one with.
-    fn index(code: Option<&str>) -> &'static str {
-        match code {
-            None => "customer_relations_by_reference",
-            Some(_) => "customer_relations_type",
-        }
-    }
+    /// The indexes that find relations by their reference: the live
+    /// relations', and the one on the type and the reference. Which one
+    /// the planner takes for a request with a type is its choice (SQLite
+    /// takes the first, PostgreSQL the second); a scan of the table would
+    /// read every relation.
+    const REFERENCE_INDEXES: [&str; 2] =
+        ["customer_relations_by_reference", "customer_relations_type"];
 
     /// Relations enough for a planner to prefer an index: 5,000 of one
     /// type, each with a reference of its own.
@@ -926,6 +969,15 @@ mod tests {
     ];
 
     const FORMS: [&str; 3] = [" 01001 ", "1001", "kari@example.com"];
+
+    /// The forms a Find looks for: with a type, the one form that type
+    /// stores; without, every form.
+    fn forms(code: Option<&str>) -> &'static [&'static str] {
+        match code {
+            Some(_) => &FORMS[1..2],
+            None => &FORMS,
+        }
+    }
 
     /// The SQL diesel sends, without its list of bind values.
     fn sql(debug: String) -> String {
@@ -955,14 +1007,21 @@ mod tests {
         // database nobody analyses.
         c.batch_execute(SEED).unwrap();
         for (code, title) in FILTERS {
-            let query = by_reference!(&FORMS[..], code, title);
-            let sql = sql(diesel::debug_query::<Sqlite, _>(&query).to_string());
+            let sql = by_reference!(forms(code), code, title, |query| sql(
+                diesel::debug_query::<Sqlite, _>(&query).to_string()
+            ));
             // Unbound parameters are NULL, which does not change the plan.
             let plan = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
                 .load::<SqlitePlanRow>(c)
                 .unwrap();
             assert!(
-                plan.iter().any(|row| row.detail.contains(index(code))),
+                plan.iter().any(|row| {
+                    row.detail
+                        .starts_with("SEARCH customer_relations USING INDEX")
+                        && REFERENCE_INDEXES.iter().any(|i| row.detail.contains(i))
+                }) && !plan
+                    .iter()
+                    .any(|row| row.detail.starts_with("SCAN customer_relations")),
                 "{sql}: {:?}",
                 plan.iter().map(|r| &r.detail).collect::<Vec<_>>()
             );
@@ -1096,14 +1155,16 @@ mod tests {
         run: i64,
     }
 
-    /// The statements of a Get and of a Create are prepared once and run
-    /// again with new values: not prepared anew (a bound `LIMIT` made SQLite
-    /// do that on every run, since it plans with the bound value), and one
+    /// The statements of a Get, a Create and a Find are prepared once and
+    /// run again with new values: not prepared anew (a bound `LIMIT` made
+    /// SQLite do that on every run, since it plans with the bound value; an
+    /// `IN` list made diesel prepare a Find's query every time), and one
     /// insert whichever optional values are left out (README,
     /// "Performance"). SQLite's `sqlite_stmt` table counts the runs and the
-    /// re-prepares of the connection's statements.
+    /// re-prepares of the connection's statements; one that diesel does not
+    /// keep is not in it.
     #[test]
-    fn a_get_and_a_create_are_prepared_once_on_sqlite() {
+    fn a_get_a_create_and_a_find_are_prepared_once_on_sqlite() {
         use crate::relations::{CustomerDirectory, Inserted, RelationRepository};
         use crate::vocabulary::RelationTypes;
         let (_dir, database) = scratch_sqlite_database("prepared");
@@ -1119,6 +1180,18 @@ mod tests {
             let inserted = conn.insert_relation(&relation).unwrap();
             assert!(matches!(inserted, Inserted::New(_)), "{inserted:?}");
             assert!(!conn.relations_of_customer(1).unwrap().is_empty());
+            // One form and three, without the type; one with it.
+            let stored = relation.reference.as_stored();
+            let forms = [stored.as_str(), " 01 ", "x@example.com"];
+            let found = conn
+                .relations_by_reference(&forms[..1], None, None)
+                .unwrap();
+            assert_eq!(found.len(), 1, "{found:?}");
+            let three = conn.relations_by_reference(&forms, None, None).unwrap();
+            let typed = conn
+                .relations_by_reference(&forms[..1], Some(&relation.relation_type_code), None)
+                .unwrap();
+            assert_eq!((&three, &typed), (&found, &found));
         }
         let Conn::Sqlite(c) = conn.conn() else {
             unreachable!("a SQLite URL")
@@ -1134,6 +1207,9 @@ mod tests {
             "FROM (`customer_relations` INNER JOIN",
             "INSERT INTO `customer_relations`",
             "INSERT INTO `customer_relation_changes`",
+            "(`customer_relations`.`reference` = ?)) AND (`customer_relations`.`relation_type_code` = ?)",
+            "(`customer_relations`.`reference` = ?)) ORDER BY",
+            "(`customer_relations`.`reference` = ?) OR (`customer_relations`.`reference` = ?)",
         ] {
             assert!(
                 statements
@@ -1384,12 +1460,10 @@ mod tests {
             c.batch_execute(SEED).unwrap();
             c.batch_execute("ANALYZE").unwrap();
             for (n, (code, title)) in FILTERS.into_iter().enumerate() {
-                let query = by_reference!(&FORMS[..], code, title);
-                let sql = sql(diesel::debug_query::<Pg, _>(&query).to_string());
-                let mut values = vec![format!(
-                    "ARRAY[{}]",
-                    FORMS.map(|f| format!("'{f}'")).join(",")
-                )];
+                let sql = by_reference!(forms(code), code, title, |query| sql(
+                    diesel::debug_query::<Pg, _>(&query).to_string()
+                ));
+                let mut values: Vec<_> = forms(code).iter().map(|f| format!("'{f}'")).collect();
                 values.extend(code.into_iter().chain(title).map(|v| format!("'{v}'")));
                 c.batch_execute(&format!("PREPARE find_{n} AS {sql}"))
                     .unwrap();
@@ -1398,7 +1472,12 @@ mod tests {
                         .load::<PostgresPlanRow>(c)
                         .unwrap();
                 assert!(
-                    plan.iter().any(|row| row.line.contains(index(code))),
+                    plan.iter().any(|row| {
+                        row.line.contains("Index")
+                            && REFERENCE_INDEXES.iter().any(|i| row.line.contains(i))
+                    }) && !plan
+                        .iter()
+                        .any(|row| row.line.contains("Seq Scan on customer_relations")),
                     "{sql}: {:#?}",
                     plan.iter().map(|r| &r.line).collect::<Vec<_>>()
                 );
