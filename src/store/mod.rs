@@ -17,6 +17,7 @@ mod pg_create;
 mod pg_pool;
 mod register_store;
 mod relation_store;
+mod relation_updates;
 mod rows;
 mod schema;
 mod stored_time;

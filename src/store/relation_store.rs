@@ -10,6 +10,7 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
+use super::relation_updates::{DeleteRelation, RelationUpdateRow, UpdateRelation};
 use super::rows::{
     ChangeHead, NewChangeRow, NewRelationRow, RelationRow, RelationTypeRow, all_converted,
     converted,
@@ -320,27 +321,23 @@ impl RelationRepository for DbConnection {
             at: now(),
             by: relation.changed_by.clone(),
         };
-        let values = (
-            customer_relations::reference.eq(&reference),
-            customer_relations::title_code.eq(relation.title_code.as_deref()),
-            customer_relations::additional_value.eq(relation.additional_value.as_deref()),
-            customer_relations::source.eq(relation.source.as_deref()),
-            customer_relations::version.eq(current.version + 1),
-            customer_relations::modified_at.eq(Some(modified.at.naive_utc())),
-            customer_relations::modified_by.eq(Some(&modified.by)),
-        );
-        // Still at the version read: the caller holds the row's lock
-        // (PostgreSQL) or is the one writer (SQLite), and this says so.
-        let as_read = customer_relations::id
-            .eq(current.id)
-            .and(customer_relations::version.eq(current.version))
-            .and(customer_relations::deleted_at.is_null());
+        let values = RelationUpdateRow {
+            reference: &reference,
+            title_code: relation.title_code.as_deref(),
+            additional_value: relation.additional_value.as_deref(),
+            source: relation.source.as_deref(),
+            version: current.version + 1,
+            modified_at: modified.at.naive_utc(),
+            modified_by: &modified.by,
+        };
         let written = self.write_unique(relation, &reference, |c| {
-            db_run!(c.conn(), |c| refused_in_a_savepoint(c, |c| diesel::update(
-                customer_relations::table.filter(as_read)
-            )
-            .set(values)
-            .execute(c)))
+            let update = UpdateRelation {
+                id: current.id,
+                version_read: current.version,
+                values: &values,
+            };
+            db_run!(c.conn(), |c| refused_in_a_savepoint(c, |c| update
+                .execute(c)))
             .map_err(internal)
         })?;
         Ok(match written {
@@ -376,19 +373,12 @@ impl RelationRepository for DbConnection {
             at: now(),
             by: by.to_owned(),
         };
-        let live = customer_relations::id
-            .eq(current.id)
-            .and(customer_relations::deleted_at.is_null());
-        let values = (
-            customer_relations::deleted_at.eq(Some(deleted.at.naive_utc())),
-            customer_relations::deleted_by.eq(Some(by)),
-        );
-        let rows = db_run!(self.conn(), |c| diesel::update(
-            customer_relations::table.filter(live)
-        )
-        .set(values)
-        .execute(c))
-        .map_err(internal)?;
+        let mark = DeleteRelation {
+            id: current.id,
+            at: deleted.at.naive_utc(),
+            by,
+        };
+        let rows = db_run!(self.conn(), |c| mark.execute(c)).map_err(internal)?;
         if rows == 0 {
             return Ok(false);
         }
@@ -732,7 +722,6 @@ impl<Q, Id> FixedSql<Q, Id> {
 struct RelationInsert;
 /// The insert of a change.
 struct ChangeInsert;
-
 impl<Q, Id: 'static> diesel::query_builder::QueryId for FixedSql<Q, Id> {
     type QueryId = Id;
     const HAS_STATIC_QUERY_ID: bool = true;
@@ -1155,8 +1144,8 @@ mod tests {
         run: i64,
     }
 
-    /// The statements of a Get, a Create and a Find are prepared once and
-    /// run again with new values: not prepared anew (a bound `LIMIT` made
+    /// The statements of a Get, a Create, a Find, an update and a delete are
+    /// prepared once and run again with new values: not prepared anew (a bound `LIMIT` made
     /// SQLite do that on every run, since it plans with the bound value; an
     /// `IN` list made diesel prepare a Find's query every time), and one
     /// insert whichever optional values are left out (README,
@@ -1164,7 +1153,7 @@ mod tests {
     /// re-prepares of the connection's statements; one that diesel does not
     /// keep is not in it.
     #[test]
-    fn a_get_a_create_and_a_find_are_prepared_once_on_sqlite() {
+    fn reads_and_writes_of_relations_are_prepared_once_on_sqlite() {
         use crate::relations::{CustomerDirectory, Inserted, RelationRepository};
         use crate::vocabulary::RelationTypes;
         let (_dir, database) = scratch_sqlite_database("prepared");
@@ -1192,6 +1181,18 @@ mod tests {
                 .relations_by_reference(&forms[..1], Some(&relation.relation_type_code), None)
                 .unwrap();
             assert_eq!((&three, &typed), (&found, &found));
+            // Updated with its optional values cleared, then deleted.
+            let cleared = crate::relations::ValidRelation {
+                title_code: None,
+                additional_value: None,
+                source: None,
+                ..relation
+            };
+            let updated = conn.update_relation(&found[0], &cleared).unwrap();
+            let crate::relations::Updated::Done(updated) = updated else {
+                panic!("not updated: {updated:?}")
+            };
+            assert!(conn.delete_relation(&updated, "plan").unwrap());
         }
         let Conn::Sqlite(c) = conn.conn() else {
             unreachable!("a SQLite URL")
@@ -1210,6 +1211,8 @@ mod tests {
             "(`customer_relations`.`reference` = ?)) AND (`customer_relations`.`relation_type_code` = ?)",
             "(`customer_relations`.`reference` = ?)) ORDER BY",
             "(`customer_relations`.`reference` = ?) OR (`customer_relations`.`reference` = ?)",
+            "UPDATE customer_relations SET reference = ?",
+            "UPDATE customer_relations SET deleted_at = ?",
         ] {
             assert!(
                 statements
@@ -1406,14 +1409,29 @@ mod tests {
         statement: String,
     }
 
+    /// The connection's prepared statements on PostgreSQL, by name.
+    fn prepared_on_postgres(conn: &mut DbConnection) -> Vec<String> {
+        let Conn::Postgres(c) = conn.conn() else {
+            unreachable!("a PostgreSQL URL")
+        };
+        diesel::sql_query("SELECT statement FROM pg_prepared_statements ORDER BY name")
+            .load::<Prepared>(c)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.statement)
+            .collect()
+    }
+
     /// A create's statements are prepared on the connection's first create
     /// and reused by every later one, whichever optional values it has:
     /// a statement whose SQL varied with the values (`DEFAULT` for a value
     /// left out) was parsed and planned on every create (README,
-    /// "Performance").
+    /// "Performance"). So are an update's and a delete's, which diesel's
+    /// query builder never kept.
+
     #[test]
     #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
-    fn creates_reuse_their_prepared_statements_on_postgres() {
+    fn creates_updates_and_deletes_reuse_their_prepared_statements_on_postgres() {
         use crate::relations::{Inserted, RelationRepository};
         on_a_scratch_postgres_database("prepared", |database| {
             let mut conn = database.connection().unwrap();
@@ -1422,15 +1440,7 @@ mod tests {
                 let relation = numbered_relation(n);
                 let inserted = conn.insert_relation(&relation).unwrap();
                 assert!(matches!(inserted, Inserted::New(_)), "{inserted:?}");
-                let Conn::Postgres(c) = conn.conn() else {
-                    unreachable!("a PostgreSQL URL")
-                };
-                diesel::sql_query("SELECT statement FROM pg_prepared_statements ORDER BY name")
-                    .load::<Prepared>(c)
-                    .unwrap()
-                    .into_iter()
-                    .map(|p| p.statement)
-                    .collect::<Vec<_>>()
+                prepared_on_postgres(&mut conn)
             };
             let after_first = create(0);
             // One statement writes the relation and its change.
@@ -1445,6 +1455,37 @@ mod tests {
             );
             for n in 1..4 {
                 assert_eq!(create(n), after_first, "after create {n}");
+            }
+            // An update and a delete: prepared with the first, reused after.
+            let mut change = |n: usize| {
+                let relation = numbered_relation(n);
+                let Some(current) = conn
+                    .relations_by_reference(&[&relation.reference.as_stored()], None, None)
+                    .unwrap()
+                    .pop()
+                else {
+                    panic!("relation {n} is not there")
+                };
+                let updated = conn.update_relation(&current, &relation).unwrap();
+                let crate::relations::Updated::Done(updated) = updated else {
+                    panic!("not updated: {updated:?}")
+                };
+                assert!(conn.delete_relation(&updated, "plan").unwrap());
+                prepared_on_postgres(&mut conn)
+            };
+            let after_change = change(0);
+            for part in [
+                "UPDATE customer_relations SET reference = $1",
+                "UPDATE customer_relations SET deleted_at = $1",
+            ] {
+                assert_eq!(
+                    after_change.iter().filter(|s| s.contains(part)).count(),
+                    1,
+                    "{part} is not among the prepared statements: {after_change:#?}"
+                );
+            }
+            for n in 1..4 {
+                assert_eq!(change(n), after_change, "after change {n}");
             }
         });
     }
