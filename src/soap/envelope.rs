@@ -237,9 +237,9 @@ mod tests {
     #[test]
     fn an_answer_is_its_payload_in_the_envelope_quick_xml_writes() {
         for version in [SoapVersion::V11, SoapVersion::V12] {
-            let payload = |out: &mut super::super::XmlOut| {
-                out.text_element("Answer", "ok & done");
-            };
+            let answer = |out: &mut super::super::XmlOut| out.text_element("Answer", "ok & done");
+            let mut payload = super::super::XmlOut::new();
+            answer(&mut payload);
             let prefix = version.prefix();
             let [envelope, body] = ["Envelope", "Body"].map(|name| format!("{prefix}:{name}"));
             let mut expected = super::super::XmlOut::new();
@@ -249,16 +249,11 @@ mod tests {
                 &[(&format!("xmlns:{prefix}"), version.envelope_namespace())],
             );
             expected.open(&body, &[]);
-            payload(&mut expected);
+            answer(&mut expected);
             expected.close(&body);
             expected.close(&envelope);
             assert_eq!(
-                String::from_utf8(response_envelope(version, {
-                    let mut out = super::super::XmlOut::new();
-                    payload(&mut out);
-                    out
-                }))
-                .unwrap(),
+                String::from_utf8(response_envelope(version, payload)).unwrap(),
                 String::from_utf8(expected.into_bytes()).unwrap(),
                 "{version:?}"
             );

@@ -10,7 +10,7 @@ use diesel::pg::PgConnection;
 use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 
-use super::relation_updates::{DeleteRelation, RelationUpdateRow, UpdateRelation};
+use super::relation_updates::{DeleteRelation, UpdateRelation};
 use super::rows::{
     ChangeHead, NewChangeRow, NewRelationRow, RelationRow, RelationTypeRow, all_converted,
     converted,
@@ -321,21 +321,17 @@ impl RelationRepository for DbConnection {
             at: now(),
             by: relation.changed_by.clone(),
         };
-        let values = RelationUpdateRow {
+        let update = UpdateRelation {
+            id: current.id,
+            version_read: current.version,
             reference: &reference,
             title_code: relation.title_code.as_deref(),
             additional_value: relation.additional_value.as_deref(),
             source: relation.source.as_deref(),
-            version: current.version + 1,
             modified_at: modified.at.naive_utc(),
             modified_by: &modified.by,
         };
         let written = self.write_unique(relation, &reference, |c| {
-            let update = UpdateRelation {
-                id: current.id,
-                version_read: current.version,
-                values: &values,
-            };
             db_run!(c.conn(), |c| refused_in_a_savepoint(c, |c| update
                 .execute(c)))
             .map_err(internal)
@@ -396,12 +392,16 @@ impl RelationRepository for DbConnection {
         relation_type_code: Option<&str>,
         title_code: Option<&str>,
     ) -> Result<Vec<CustomerRelation>, InternalError> {
-        // Three forms a query at most: a reference has no more
-        // (ReferenceForms), so this is one query.
+        // Three forms a query: a reference has no more (ReferenceForms), so
+        // this is one query; a longer list takes one per three, in Id order.
         let mut found = Vec::new();
         for chunk in forms.chunks(3) {
+            let Some((first, more)) = chunk.split_first() else {
+                continue;
+            };
             let rows = db_run!(self.conn(), |c| by_reference!(
-                chunk,
+                first,
+                more,
                 relation_type_code,
                 title_code,
                 |query| query.load::<RelationRow>(c)
@@ -454,8 +454,8 @@ impl RelationRepository for DbConnection {
     }
 }
 
-/// FindCustomerRelationsByReference's query for one to three reference
-/// forms and the type and title filters that are given, handed to `$run` as
+/// FindCustomerRelationsByReference's query for a reference form and up to
+/// two `$more`, and the type and title filters that are given, handed to `$run` as
 /// `$query`, for whichever backend the surrounding [`db_run!`] arm is for.
 /// Each shape (one form or three, the last repeated for two; with or
 /// without each filter) is a type of its own with one SQL text, so diesel
@@ -465,18 +465,17 @@ impl RelationRepository for DbConnection {
 /// relations' references, or the one on the type and the reference, serves
 /// it (a test reads the plans).
 macro_rules! by_reference {
-    ($forms:expr, $relation_type_code:expr, $title_code:expr, |$query:ident| $run:expr) => {{
-        let forms: &[&str] = $forms;
-        let first = forms.first().copied().unwrap_or_default();
-        if forms.len() <= 1 {
-            by_reference!(@filters customer_relations::reference.eq(first),
-                $relation_type_code, $title_code, |$query| $run)
-        } else {
-            let (second, third) = (forms[1], forms[forms.len() - 1]);
+    ($first:expr, $more:expr, $relation_type_code:expr, $title_code:expr, |$query:ident| $run:expr) => {{
+        let first: &str = $first;
+        let more: &[&str] = $more;
+        if let (Some(&second), Some(&third)) = (more.first(), more.last()) {
             by_reference!(@filters customer_relations::reference
                     .eq(first)
                     .or(customer_relations::reference.eq(second))
                     .or(customer_relations::reference.eq(third)),
+                $relation_type_code, $title_code, |$query| $run)
+        } else {
+            by_reference!(@filters customer_relations::reference.eq(first),
                 $relation_type_code, $title_code, |$query| $run)
         }
     }};
@@ -703,7 +702,10 @@ use change_insert;
 /// SQL out on every run just to look the prepared statement up (README,
 /// "Performance"). Only for queries whose text cannot vary: here, inserts
 /// of rows that write NULL for None (`treat_none_as_default_value = false`),
-/// each with an `Id` of its own.
+/// each with an `Id` of its own. Not for updates: diesel asks whether it
+/// may keep a statement through a reference, which walks the update and
+/// is told no whatever this says, so an update's SQL is written out
+/// (`relation_updates`).
 struct FixedSql<Q, Id> {
     query: Q,
     id: std::marker::PhantomData<Id>,
@@ -930,13 +932,12 @@ mod tests {
         assert_eq!(sql(of_delete), sql(change(&bare)));
     }
 
-    /// The indexes that find relations by their reference: the live
-    /// relations', and the one on the type and the reference. Which one
-    /// the planner takes for a request with a type is its choice (SQLite
-    /// takes the first, PostgreSQL the second); a scan of the table would
-    /// read every relation.
-    const REFERENCE_INDEXES: [&str; 2] =
-        ["customer_relations_by_reference", "customer_relations_type"];
+    /// The index on the live relations' references: what a Find without a
+    /// type reads, and SQLite's choice for one with a type too.
+    const BY_REFERENCE: &str = "customer_relations_by_reference";
+    /// The index on the type and the reference: PostgreSQL's choice for a
+    /// Find with a type.
+    const BY_TYPE: &str = "customer_relations_type";
 
     /// Relations enough for a planner to prefer an index: 5,000 of one
     /// type, each with a reference of its own.
@@ -985,6 +986,29 @@ mod tests {
         line: String,
     }
 
+    /// A list of forms longer than a query takes (three) is looked up in
+    /// several and answered in Id order, as one query would; no forms find
+    /// nothing.
+    #[test]
+    fn more_forms_than_a_query_takes_are_found_in_id_order() {
+        use crate::relations::RelationRepository;
+        let (_dir, database) = scratch_sqlite_database("forms");
+        let mut conn = database.connection().unwrap();
+        db_run!(conn.conn(), |c| c.batch_execute(SEED).unwrap());
+        let mut references = |forms: &[&str], code: Option<&str>| {
+            conn.relations_by_reference(forms, code, None)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.reference)
+                .collect::<Vec<_>>()
+        };
+        let forms = ["ref-9", "none-1", "none-2", "ref-2", "ref-5"];
+        assert_eq!(references(&forms, None), ["ref-2", "ref-5", "ref-9"]);
+        assert_eq!(references(&forms, Some("SSO")), ["ref-2", "ref-5", "ref-9"]);
+        assert_eq!(references(&forms, Some("SHARE")), Vec::<String>::new());
+        assert_eq!(references(&[], None), Vec::<String>::new());
+    }
+
     #[test]
     fn find_by_reference_uses_the_reference_index_on_sqlite() {
         let (_dir, database) = scratch_sqlite_database("plan");
@@ -996,21 +1020,23 @@ mod tests {
         // database nobody analyses.
         c.batch_execute(SEED).unwrap();
         for (code, title) in FILTERS {
-            let sql = by_reference!(forms(code), code, title, |query| sql(
+            let sql = by_reference!(forms(code)[0], &forms(code)[1..], code, title, |query| sql(
                 diesel::debug_query::<Sqlite, _>(&query).to_string()
             ));
             // Unbound parameters are NULL, which does not change the plan.
             let plan = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
                 .load::<SqlitePlanRow>(c)
                 .unwrap();
+            let index = match (code, title) {
+                (Some(_), Some(_)) => BY_TYPE,
+                _ => BY_REFERENCE,
+            };
+            let search = format!("SEARCH customer_relations USING INDEX {index} ");
             assert!(
-                plan.iter().any(|row| {
-                    row.detail
-                        .starts_with("SEARCH customer_relations USING INDEX")
-                        && REFERENCE_INDEXES.iter().any(|i| row.detail.contains(i))
-                }) && !plan
-                    .iter()
-                    .any(|row| row.detail.starts_with("SCAN customer_relations")),
+                plan.iter().any(|row| row.detail.starts_with(&search))
+                    && !plan
+                        .iter()
+                        .any(|row| row.detail.starts_with("SCAN customer_relations")),
                 "{sql}: {:?}",
                 plan.iter().map(|r| &r.detail).collect::<Vec<_>>()
             );
@@ -1428,7 +1454,6 @@ mod tests {
     /// left out) was parsed and planned on every create (README,
     /// "Performance"). So are an update's and a delete's, which diesel's
     /// query builder never kept.
-
     #[test]
     #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
     fn creates_updates_and_deletes_reuse_their_prepared_statements_on_postgres() {
@@ -1501,9 +1526,10 @@ mod tests {
             c.batch_execute(SEED).unwrap();
             c.batch_execute("ANALYZE").unwrap();
             for (n, (code, title)) in FILTERS.into_iter().enumerate() {
-                let sql = by_reference!(forms(code), code, title, |query| sql(
-                    diesel::debug_query::<Pg, _>(&query).to_string()
-                ));
+                let sql =
+                    by_reference!(forms(code)[0], &forms(code)[1..], code, title, |query| sql(
+                        diesel::debug_query::<Pg, _>(&query).to_string()
+                    ));
                 let mut values: Vec<_> = forms(code).iter().map(|f| format!("'{f}'")).collect();
                 values.extend(code.into_iter().chain(title).map(|v| format!("'{v}'")));
                 c.batch_execute(&format!("PREPARE find_{n} AS {sql}"))
@@ -1515,7 +1541,10 @@ mod tests {
                 assert!(
                     plan.iter().any(|row| {
                         row.line.contains("Index")
-                            && REFERENCE_INDEXES.iter().any(|i| row.line.contains(i))
+                            && row.line.contains(match code {
+                                None => BY_REFERENCE,
+                                Some(_) => BY_TYPE,
+                            })
                     }) && !plan
                         .iter()
                         .any(|row| row.line.contains("Seq Scan on customer_relations")),

@@ -14,24 +14,20 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Integer, Nullable, Text, Timestamp};
 
-/// An update's new values of a relation: None clears an optional value.
-pub(super) struct RelationUpdateRow<'a> {
+/// The update of relation `id` to new values (None clears an optional
+/// one) and the next version, if it is still live and at `version_read`:
+/// the caller holds the row's lock (PostgreSQL) or is the one writer
+/// (SQLite), and this says so.
+#[derive(Clone, Copy)]
+pub(super) struct UpdateRelation<'a> {
+    pub id: i64,
+    pub version_read: i32,
     pub reference: &'a str,
     pub title_code: Option<&'a str>,
     pub additional_value: Option<&'a str>,
     pub source: Option<&'a str>,
-    pub version: i32,
     pub modified_at: NaiveDateTime,
     pub modified_by: &'a str,
-}
-
-/// The update of relation `id` to `values`, if it is still live and at
-/// `version_read`: the caller holds the row's lock (PostgreSQL) or is the
-/// one writer (SQLite), and this says so.
-pub(super) struct UpdateRelation<'a> {
-    pub id: i64,
-    pub version_read: i32,
-    pub values: &'a RelationUpdateRow<'a>,
 }
 
 /// The delete's mark on relation `id`, if it is still live.
@@ -68,21 +64,18 @@ where
     NaiveDateTime: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let values = self.values;
         out.push_sql("UPDATE customer_relations SET reference = ");
-        out.push_bind_param::<Text, _>(values.reference)?;
+        out.push_bind_param::<Text, _>(self.reference)?;
         out.push_sql(", title_code = ");
-        out.push_bind_param::<Nullable<Text>, _>(&values.title_code)?;
+        out.push_bind_param::<Nullable<Text>, _>(&self.title_code)?;
         out.push_sql(", additional_value = ");
-        out.push_bind_param::<Nullable<Text>, _>(&values.additional_value)?;
+        out.push_bind_param::<Nullable<Text>, _>(&self.additional_value)?;
         out.push_sql(", source = ");
-        out.push_bind_param::<Nullable<Text>, _>(&values.source)?;
-        out.push_sql(", version = ");
-        out.push_bind_param::<Integer, _>(&values.version)?;
-        out.push_sql(", modified_at = ");
-        out.push_bind_param::<Timestamp, _>(&values.modified_at)?;
+        out.push_bind_param::<Nullable<Text>, _>(&self.source)?;
+        out.push_sql(", version = version + 1, modified_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.modified_at)?;
         out.push_sql(", modified_by = ");
-        out.push_bind_param::<Text, _>(values.modified_by)?;
+        out.push_bind_param::<Text, _>(self.modified_by)?;
         out.push_sql(" WHERE id = ");
         out.push_bind_param::<BigInt, _>(&self.id)?;
         out.push_sql(" AND version = ");
