@@ -622,11 +622,34 @@ impl Backend {
     fn url(&self) -> String {
         match self {
             Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            // The admin URL's server and parameters (sslmode=disable, say),
+            // with the bench's database.
             Self::Postgres { admin, name } => {
-                format!(
-                    "{}/{name}",
-                    admin.rsplit_once('/').expect("a URL with a database").0
-                )
+                let (base, parameters) = match admin.split_once('?') {
+                    Some((base, parameters)) => (base, format!("?{parameters}")),
+                    None => (admin.as_str(), String::new()),
+                };
+                let server = base.rsplit_once('/').expect("a URL with a database").0;
+                format!("{server}/{name}{parameters}")
+            }
+        }
+    }
+
+    /// Whether a connection of this URL to PostgreSQL is encrypted: libpq's
+    /// default (`sslmode=prefer`) uses TLS whenever the server offers it,
+    /// loopback included, and TLS costs the service CPU on every round trip
+    /// (README, "Performance").
+    fn postgres_tls(&self) -> Option<bool> {
+        use diesel::RunQueryDsl;
+        match self {
+            Self::Sqlite(_) => None,
+            Self::Postgres { .. } => {
+                let mut c = PgConnection::establish(&self.url()).expect("PostgreSQL");
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())",
+                ))
+                .get_result(&mut c)
+                .ok()
             }
         }
     }
@@ -1057,9 +1080,6 @@ fn main() {
             n => format!("medians of {n} rounds, "),
         }
     ));
-    for line in HEADER {
-        report.line(line.into());
-    }
 
     let mut backends = vec![Backend::Sqlite(work.path().join("bench.db"))];
     if let Some(admin) = &options.postgres {
@@ -1070,6 +1090,18 @@ fn main() {
             }),
             Err(e) => report.line(format!("<!-- PostgreSQL not run: {e} -->")),
         }
+    }
+    for backend in &backends {
+        match backend.postgres_tls() {
+            Some(true) => report.line(
+                "PostgreSQL's connections use TLS (the server offers it and the URL does not say `sslmode=disable`).\n".into(),
+            ),
+            Some(false) => report.line("PostgreSQL's connections do not use TLS.\n".into()),
+            None => {}
+        }
+    }
+    for line in HEADER {
+        report.line(line.into());
     }
 
     let mut ceiling_rate: Option<f64> = None;
