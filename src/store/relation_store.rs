@@ -395,10 +395,7 @@ impl RelationRepository for DbConnection {
         // Three forms a query: a reference has no more (ReferenceForms), so
         // this is one query; a longer list takes one per three, in Id order.
         let mut found = Vec::new();
-        for chunk in forms.chunks(3) {
-            let Some((first, more)) = chunk.split_first() else {
-                continue;
-            };
+        for (first, more) in forms.chunks(3).filter_map(<[_]>::split_first) {
             let rows = db_run!(self.conn(), |c| by_reference!(
                 first,
                 more,

@@ -76,11 +76,9 @@ where
         out.push_bind_param::<Timestamp, _>(&self.modified_at)?;
         out.push_sql(", modified_by = ");
         out.push_bind_param::<Text, _>(self.modified_by)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<BigInt, _>(&self.id)?;
+        where_live(&mut out, &self.id)?;
         out.push_sql(" AND version = ");
         out.push_bind_param::<Integer, _>(&self.version_read)?;
-        out.push_sql(" AND deleted_at IS NULL");
         Ok(())
     }
 }
@@ -97,9 +95,18 @@ where
         out.push_bind_param::<Timestamp, _>(&self.at)?;
         out.push_sql(", deleted_by = ");
         out.push_bind_param::<Text, _>(self.by)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<BigInt, _>(&self.id)?;
-        out.push_sql(" AND deleted_at IS NULL");
-        Ok(())
+        where_live(&mut out, &self.id)
     }
+}
+
+/// Both statements' condition: relation `id`, if it is still live.
+fn where_live<'b, DB>(out: &mut AstPass<'_, 'b, DB>, id: &'b i64) -> QueryResult<()>
+where
+    DB: Backend + HasSqlType<BigInt>,
+    i64: ToSql<BigInt, DB>,
+{
+    out.push_sql(" WHERE id = ");
+    out.push_bind_param::<BigInt, _>(id)?;
+    out.push_sql(" AND deleted_at IS NULL");
+    Ok(())
 }
