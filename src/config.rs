@@ -43,6 +43,7 @@ pub struct ServeConfig {
     pub keep_alive_secs: u64,
     pub shutdown_grace_secs: u64,
     pub max_database_requests: usize,
+    pub max_database_wait_ms: u64,
     pub max_connections: usize,
     pub workers: Option<usize>,
     pub tls_cert: Option<PathBuf>,
@@ -85,6 +86,7 @@ impl Default for ServeConfig {
             keep_alive_secs: settings::DEFAULT_KEEP_ALIVE.as_secs(),
             shutdown_grace_secs: settings::DEFAULT_SHUTDOWN_GRACE.as_secs(),
             max_database_requests: settings::DEFAULT_MAX_DATABASE_REQUESTS,
+            max_database_wait_ms: pool.max_wait.as_millis() as u64,
             max_connections: settings::DEFAULT_MAX_CONNECTIONS,
             workers: None,
             tls_cert: None,
@@ -191,6 +193,7 @@ impl ServeConfig {
             ("keep_alive_secs", self.keep_alive_secs),
             ("shutdown_grace_secs", self.shutdown_grace_secs),
             ("max_database_requests", self.max_database_requests as u64),
+            ("max_database_wait_ms", self.max_database_wait_ms),
             ("max_connections", self.max_connections as u64),
             ("workers", self.workers.unwrap_or(1) as u64),
             ("auth_client_failures", u64::from(self.auth_client_failures)),
@@ -278,6 +281,7 @@ impl ServeConfig {
         PoolOptions {
             max_size: self.pool_size,
             connection_timeout: Duration::from_secs(self.pool_timeout_secs),
+            max_wait: Duration::from_millis(self.max_database_wait_ms),
             statement_timeout: Duration::from_secs(self.database_timeout_secs),
             sqlite_synchronous: if self.sqlite_synchronous == "normal" {
                 SqliteSynchronous::Normal

@@ -260,6 +260,13 @@ struct ServeArgs {
     #[arg(long, value_parser = positive())]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_database_requests: Option<usize>,
+    /// Milliseconds a request waits for its turn at a database that is
+    /// answering others (every connection in use; SQLite's writer queue)
+    /// before a busy Server fault, HTTP 503 with Retry-After, without having
+    /// run. [default: 100]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_database_wait_ms: Option<u64>,
     /// The most client connections kept open; more wait to be accepted.
     /// [default: 4096]
     #[arg(long, value_parser = positive())]

@@ -57,8 +57,15 @@ pub trait IntoFault: From<InternalError> + Send + 'static {
 }
 
 /// The Server fault for an internal error; the cause goes to the log, with
-/// the request id, and nowhere else.
+/// the request id, and nowhere else. A request that gave up waiting for its
+/// turn at the database is told that the service is busy (503).
 pub fn server_fault(internal: InternalError, request_id: &str) -> Fault {
+    if internal.is_busy() {
+        log::info!("request_id={request_id} {internal}");
+        return Fault::Busy {
+            retry_after_secs: 1,
+        };
+    }
     log::error!("request_id={request_id} internal error: {internal}");
     Fault::Server {
         request_id: request_id.to_owned(),

@@ -12,6 +12,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,10 @@ trait Job: Send {
     /// Whether the request has stopped waiting for it: then it must not run,
     /// since nobody would learn that it was stored.
     fn expired(&self) -> bool;
+    /// Takes the write's turn for the writer; `false` if its request has
+    /// given up waiting for it (and was told the database is busy): then
+    /// it must not run.
+    fn take(&self) -> bool;
 }
 
 /// Answers a write after the commit: its outcome, or the commit's error.
@@ -49,6 +54,25 @@ struct Write<F, T, E> {
     work: F,
     reply: Reply<T, E>,
     deadline: Instant,
+    turn: Arc<Turn>,
+}
+
+/// Who a queued write belongs to: the writer, once it takes it, or its
+/// request, once that gives up waiting. Whichever comes first decides, so a
+/// write the request was told did not happen never runs.
+#[derive(Default)]
+struct Turn(AtomicU8);
+
+impl Turn {
+    const QUEUED: u8 = 0;
+    const TAKEN: u8 = 1;
+    const GIVEN_UP: u8 = 2;
+
+    fn settle(&self, to: u8) -> bool {
+        self.0
+            .compare_exchange(Self::QUEUED, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
 }
 
 struct Outcome<T, E> {
@@ -80,6 +104,10 @@ where
 
     fn expired(&self) -> bool {
         Instant::now() >= self.deadline
+    }
+
+    fn take(&self) -> bool {
+        self.turn.settle(Turn::TAKEN)
     }
 }
 
@@ -116,26 +144,43 @@ impl Writer {
     }
 
     /// Runs `work` in the next group, unless `deadline` passes first;
-    /// answers once the group committed. The caller's thread does not
-    /// block: it awaits the writer's answer.
+    /// answers once the group committed. If the writer has not taken it by
+    /// `turn_by`, it never runs and the answer is that the database is
+    /// busy. The caller's thread does not block: it awaits the writer's
+    /// answer.
     pub async fn run<T, E>(
         &self,
         deadline: Instant,
+        turn_by: Instant,
         work: impl FnOnce(&mut dyn RelationStore) -> Result<T, E> + Send + 'static,
     ) -> Result<Result<T, E>, InternalError>
     where
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
+        let queued_at = Instant::now();
+        let (reply, mut answer) = oneshot::channel();
+        let turn = Arc::new(Turn::default());
         let job: Box<dyn Job> = Box::new(Write {
             work,
             reply,
             deadline,
+            turn: turn.clone(),
         });
         self.jobs
             .send(job)
             .map_err(|_| InternalError::new("the SQLite writer has stopped"))?;
+        if turn_by < deadline {
+            match tokio::time::timeout_at(turn_by.into(), &mut answer).await {
+                Ok(Ok(answered)) => return answered,
+                Ok(Err(_)) => return Err(InternalError::new("the write panicked")),
+                Err(_) if turn.settle(Turn::GIVEN_UP) => {
+                    return Err(InternalError::busy(queued_at.elapsed()));
+                }
+                // The writer has it: its answer comes.
+                Err(_) => {}
+            }
+        }
         let wait = deadline.saturating_duration_since(Instant::now()) + ANSWER_GRACE;
         match tokio::time::timeout(wait, answer).await {
             Ok(Ok(answered)) => answered,
@@ -190,6 +235,10 @@ fn write_group(conn: &mut DbConnection, group: Vec<Box<dyn Job>>) -> bool {
     }
     let mut answers = Vec::with_capacity(group.len());
     for job in group {
+        if !job.take() {
+            // Its request was told the database is busy.
+            continue;
+        }
         if job.expired() {
             job.fail(InternalError::new(
                 "the write waited for the database past its deadline",

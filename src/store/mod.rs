@@ -25,7 +25,7 @@ mod stored_time;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -56,6 +56,11 @@ pub struct PoolOptions {
     pub max_size: u32,
     /// How long a request waits for a free connection.
     pub connection_timeout: Duration,
+    /// How long a request waits for its turn at a database that is
+    /// answering others (every pooled connection in use; on SQLite, the
+    /// writer's queue) before it is told the service is busy, without
+    /// having run (README, "Operations").
+    pub max_wait: Duration,
     /// The longest a statement may run on PostgreSQL (`statement_timeout`),
     /// and the basis of libpq's TCP keepalive and user timeout, so that a
     /// silent network ends in an error rather than a hang.
@@ -94,12 +99,16 @@ impl Default for PoolOptions {
         Self {
             max_size: 8,
             connection_timeout: Duration::from_secs(5),
+            max_wait: DEFAULT_MAX_WAIT,
             statement_timeout: Duration::from_secs(10),
             sqlite_synchronous: SqliteSynchronous::default(),
             max_relations_per_customer: 10_000,
         }
     }
 }
+
+/// The default of [`PoolOptions::max_wait`] (README, "Operations").
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_millis(100);
 
 /// How long a request waits for a connection while the last attempt to open
 /// one failed: a database that refuses connections gets a fault at once,
@@ -232,6 +241,13 @@ pub struct Database {
     /// SQLite's writes go to one writer, which commits them in groups.
     writer: Option<Arc<group_commit::Writer>>,
     max_relations_per_customer: u32,
+    max_wait: Duration,
+    /// Two for each connection of the pool: the requests that run their
+    /// work on a blocking thread (PostgreSQL's) take one first, in the order
+    /// they came, waiting at most `max_wait`. Twice as many as connections,
+    /// so that when a connection is given back a request is already waiting
+    /// for it on its thread, rather than being woken and sent to one.
+    turns: Arc<tokio::sync::Semaphore>,
 }
 
 /// Whether the last attempt to open a connection failed, and why. Read on
@@ -415,6 +431,8 @@ impl Database {
             reachable,
             writer,
             max_relations_per_customer: options.max_relations_per_customer,
+            max_wait: options.max_wait,
+            turns: Arc::new(tokio::sync::Semaphore::new(2 * options.max_size as usize)),
         })
     }
 
@@ -424,7 +442,9 @@ impl Database {
     /// requests share a transaction, each in its own savepoint, and one
     /// commit (see `group_commit`); on PostgreSQL each has its own. Work
     /// that fails is rolled back, so a refused request changes nothing.
-    /// A write still queued at `deadline` does not run.
+    /// A write still queued at `deadline` does not run; work that has not
+    /// had its turn at the database within its `max_wait` does not run
+    /// either, and the error says the database is busy.
     ///
     /// Where the work runs (README, "Performance"): a SQLite read on the
     /// calling thread, since SQLite answers from its page cache in
@@ -442,20 +462,37 @@ impl Database {
         T: Send + 'static,
         E: Send + 'static,
     {
+        let turn_by = Instant::now() + self.max_wait;
         match (&self.pools, &self.writer, access) {
-            (_, Some(writer), Access::Write) => writer.run(deadline, work).await,
+            (_, Some(writer), Access::Write) => writer.run(deadline, turn_by, work).await,
             (Pools::Sqlite(_), _, Access::Read) => {
                 std::panic::catch_unwind(AssertUnwindSafe(|| self.session()?.run(access, work)))
                     .unwrap_or_else(|panic| Err(panicked(&*panic)))
             }
             _ => {
+                // A turn first, awaited: a request waiting for one costs a
+                // task, not a blocking thread.
+                let queued_at = Instant::now();
+                let turn = match tokio::time::timeout_at(
+                    turn_by.into(),
+                    self.turns.clone().acquire_owned(),
+                )
+                .await
+                {
+                    Ok(Ok(turn)) => turn,
+                    Ok(Err(_)) => return Err(InternalError::new("the database is closed")),
+                    Err(_) => return Err(InternalError::busy(queued_at.elapsed())),
+                };
                 let database = self.clone();
-                tokio::task::spawn_blocking(move || database.session()?.run(access, work))
-                    .await
-                    .unwrap_or_else(|error| match error.try_into_panic() {
-                        Ok(panic) => Err(panicked(&*panic)),
-                        Err(error) => Err(InternalError::new(error)),
-                    })
+                tokio::task::spawn_blocking(move || {
+                    let _turn = turn;
+                    database.session()?.run(access, work)
+                })
+                .await
+                .unwrap_or_else(|error| match error.try_into_panic() {
+                    Ok(panic) => Err(panicked(&*panic)),
+                    Err(error) => Err(InternalError::new(error)),
+                })
             }
         }
     }

@@ -18,7 +18,36 @@ impl InternalError {
     pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self(error.into())
     }
+
+    /// The request waited `waited` for its turn at the database, which was
+    /// answering others, and gave up before it ran: nothing of it happened,
+    /// and the client is told the service is busy (README, "Operations").
+    pub fn busy(waited: std::time::Duration) -> Self {
+        Self(Box::new(Busy { waited }))
+    }
+
+    /// Whether this is [`InternalError::busy`].
+    pub fn is_busy(&self) -> bool {
+        self.0.downcast_ref::<Busy>().is_some()
+    }
 }
+
+#[derive(Debug)]
+struct Busy {
+    waited: std::time::Duration,
+}
+
+impl fmt::Display for Busy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the database was busy: no turn after {} ms",
+            self.waited.as_millis()
+        )
+    }
+}
+
+impl std::error::Error for Busy {}
 
 impl fmt::Display for InternalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1183,6 +1183,7 @@ fn a_config_file_sits_under_the_environment_and_the_flags() {
         ])
         .env("CR_POOL_SIZE", "5")
         .env("CR_MAX_DEPTH", "21")
+        .env("CR_MAX_DATABASE_WAIT_MS", "250")
         .env_remove("DATABASE_URL")
         .output()
         .unwrap();
@@ -1196,6 +1197,7 @@ fn a_config_file_sits_under_the_environment_and_the_flags() {
         "workers = 4",                                     // the flag
         "pool_size = 5",                                   // the environment
         "max_depth = 21",                                  // the environment
+        "max_database_wait_ms = 250",                      // the environment
         "log_format = \"json\"",                           // the file
         "database = \"postgres://cr:***@db.example/crm\"", // the file, password hidden
         "max_elements = 10000",                            // the default

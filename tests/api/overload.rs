@@ -6,38 +6,22 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
-use crate::helpers::{Backend, Soap, envelope, relation, spawn_with};
+use crate::helpers::{Backend, NewRelation, Soap, TestApp, envelope, relation, spawn_with};
 
 on_both_backends! {
     async fn requests_beyond_the_database_limit_are_told_to_come_back(backend: Backend) {
         let app = spawn_with(&backend, |s| {
             s.max_database_requests = 2;
             s.pool.statement_timeout = Duration::from_secs(2);
+            // Longer than the lock is held: the count is what refuses here.
+            s.pool.max_wait = Duration::from_secs(10);
         })
         .await;
         let lock = app.database.hold_write_lock();
         let relations: Vec<_> = (0..6)
             .map(|n| relation(1000, "FACEBOOK", &format!("busy-{n}")))
             .collect();
-        let answers = join_all(relations.iter().map(|r| async {
-            let started = Instant::now();
-            let response = app
-                .client
-                .post(app.endpoint())
-                .header("Content-Type", Soap::V11.content_type())
-                .body(envelope(Soap::V11, &r.to_xml()))
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let retry = response
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_owned());
-            let body = response.text().await.unwrap();
-            (status, retry, body, started.elapsed())
-        }))
-        .await;
+        let answers = join_all(relations.iter().map(|r| create(&app, r))).await;
         let busy: Vec<_> = answers.iter().filter(|a| a.0 == 503).collect();
         let waited: Vec<_> = answers.iter().filter(|a| a.0 == 500).collect();
         assert_eq!((busy.len(), waited.len()), (4, 2), "{answers:#?}");
@@ -60,6 +44,77 @@ on_both_backends! {
             assert!(!listed.contains(">busy-"), "a faulted create was stored: {listed}");
         }
     }
+
+    async fn a_request_whose_turn_does_not_come_in_time_is_told_to_come_back(backend: Backend) {
+        let max_wait = Duration::from_millis(300);
+        let app = spawn_with(&backend, |s| {
+            s.pool.max_size = 2;
+            s.pool.max_wait = max_wait;
+            s.pool.statement_timeout = Duration::from_secs(1);
+        })
+        .await;
+        let lock = app.database.hold_write_lock();
+        let relations: Vec<_> = (0..8)
+            .map(|n| relation(1000, "FACEBOOK", &format!("late-{n}")))
+            .collect();
+        let answers = join_all(relations.iter().map(|r| create(&app, r))).await;
+        let mut refused = Vec::new();
+        for (n, (status, retry, body, took)) in answers.iter().enumerate() {
+            assert_ne!(*status, 200, "stored behind a lock: {body}");
+            assert!(body.contains("soap:Server"), "{body}");
+            if *status == 503 {
+                assert_eq!(retry.as_deref(), Some("1"));
+                assert!(body.contains("busy"), "{body}");
+                assert!(
+                    *took >= max_wait && *took < max_wait * 4,
+                    "busy after {took:?}"
+                );
+                refused.push(format!("late-{n}"));
+            }
+        }
+        // SQLite's writer took none of them; PostgreSQL's pool of 2 gave
+        // turns to 4 (two running into the lock, two waiting on their
+        // threads for those connections), which the statement timeout ends.
+        let expected = match backend {
+            Backend::Sqlite => 8,
+            Backend::Postgres { .. } => 4,
+        };
+        assert_eq!(refused.len(), expected, "{answers:#?}");
+        drop(lock);
+        // The writes queued before this one have all been settled when it
+        // is answered: none of the refused ones ran.
+        app.create(&relation(1000, "FACEBOOK", "after"))
+            .await
+            .assert_ok("CreateCustomerRelationResponse");
+        let listed = app.get_relations(1000).await.body;
+        for reference in refused {
+            assert!(
+                !listed.contains(&format!(">{reference}<")),
+                "{reference}, refused as busy, was stored: {listed}"
+            );
+        }
+    }
+}
+
+/// A create as the bus sends it: its status, `Retry-After`, body, and how
+/// long the answer took.
+async fn create(app: &TestApp, r: &NewRelation) -> (u16, Option<String>, String, Duration) {
+    let started = Instant::now();
+    let response = app
+        .client
+        .post(app.endpoint())
+        .header("Content-Type", Soap::V11.content_type())
+        .body(envelope(Soap::V11, &r.to_xml()))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.text().await.unwrap();
+    (status, retry, body, started.elapsed())
 }
 
 /// A process's resident memory, in KiB.
