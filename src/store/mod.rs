@@ -108,7 +108,7 @@ impl Default for PoolOptions {
 }
 
 /// The default of [`PoolOptions::max_wait`] (README, "Operations").
-pub const DEFAULT_MAX_WAIT: Duration = Duration::from_millis(100);
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_millis(500);
 
 /// How long a request waits for a connection while the last attempt to open
 /// one failed: a database that refuses connections gets a fault at once,

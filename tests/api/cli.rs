@@ -372,7 +372,18 @@ on_both_backends! {
             let database = backend.fresh_database();
             let server = Server::start(
                 &database.raw_url,
-                &["--demo", "--database-timeout-secs", "2", "--shutdown-grace-secs", "10"],
+                &[
+                    "--demo",
+                    "--database-timeout-secs",
+                    "2",
+                    "--shutdown-grace-secs",
+                    "10",
+                    // Longer than the database timeout: the create waits
+                    // for its turn until the signal, rather than being told
+                    // at once that the database is busy.
+                    "--max-database-wait-ms",
+                    "10000",
+                ],
             );
             // Another writer holds the lock the create needs.
             let _holder = database.hold_write_lock();
