@@ -263,7 +263,8 @@ struct ServeArgs {
     /// Milliseconds a request waits for its turn at a database that is
     /// answering others (every connection in use; SQLite's writer queue)
     /// before a busy Server fault, HTTP 503 with Retry-After, without having
-    /// run. [default: 500]
+    /// run; a tenth of it once the queue has not emptied for that long.
+    /// [default: 500]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_database_wait_ms: Option<u64>,

@@ -20,6 +20,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::sqlite::SqliteConnection;
 use tokio::sync::oneshot;
 
+use super::turns::{TurnClock, Waiting};
 use super::{DbConnection, Pooled, RelationStore, internal};
 use crate::vocabulary::InternalError;
 
@@ -40,7 +41,7 @@ trait Job: Send {
     /// Takes the write's turn for the writer; `false` if its request has
     /// given up waiting for it (and was told the database is busy): then
     /// it must not run.
-    fn take(&self) -> bool;
+    fn take(&mut self) -> bool;
 }
 
 /// Answers a write after the commit: its outcome, or the commit's error.
@@ -55,6 +56,8 @@ struct Write<F, T, E> {
     reply: Reply<T, E>,
     deadline: Instant,
     turn: Arc<Turn>,
+    /// In the writer's queue until the writer takes it.
+    waiting: Option<Waiting>,
 }
 
 /// Who a queued write belongs to: the writer, once it takes it, or its
@@ -106,7 +109,8 @@ where
         Instant::now() >= self.deadline
     }
 
-    fn take(&self) -> bool {
+    fn take(&mut self) -> bool {
+        self.waiting = None;
         self.turn.settle(Turn::TAKEN)
     }
 }
@@ -123,6 +127,7 @@ impl<T: Send, E: Send> Answer for Outcome<T, E> {
 /// The writer: where SQLite writes go.
 pub(super) struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    clock: Arc<TurnClock>,
 }
 
 /// How long past its deadline a request waits for the writer's answer: the
@@ -133,6 +138,7 @@ const ANSWER_GRACE: Duration = Duration::from_secs(1);
 impl Writer {
     /// Starts the writer thread, which takes its connections from `connect`.
     pub fn start(
+        clock: Arc<TurnClock>,
         connect: impl Fn() -> Result<DbConnection, InternalError> + Send + 'static,
     ) -> Arc<Self> {
         let (jobs, queue) = mpsc::channel();
@@ -140,18 +146,17 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || write_groups(queue, connect))
             .expect("the writer thread starts");
-        Arc::new(Self { jobs })
+        Arc::new(Self { jobs, clock })
     }
 
     /// Runs `work` in the next group, unless `deadline` passes first;
-    /// answers once the group committed. If the writer has not taken it by
-    /// `turn_by`, it never runs and the answer is that the database is
-    /// busy. The caller's thread does not block: it awaits the writer's
-    /// answer.
+    /// answers once the group committed. If the writer has not taken it
+    /// within its wait (see `turns`), it never runs and the answer is that
+    /// the database is busy. The caller's thread does not block: it awaits
+    /// the writer's answer.
     pub async fn run<T, E>(
         &self,
         deadline: Instant,
-        turn_by: Instant,
         work: impl FnOnce(&mut dyn RelationStore) -> Result<T, E> + Send + 'static,
     ) -> Result<Result<T, E>, InternalError>
     where
@@ -159,6 +164,7 @@ impl Writer {
         E: Send + 'static,
     {
         let queued_at = Instant::now();
+        let (waiting, turn_by) = self.clock.join();
         let (reply, mut answer) = oneshot::channel();
         let turn = Arc::new(Turn::default());
         let job: Box<dyn Job> = Box::new(Write {
@@ -166,6 +172,7 @@ impl Writer {
             reply,
             deadline,
             turn: turn.clone(),
+            waiting: Some(waiting),
         });
         self.jobs
             .send(job)
@@ -234,7 +241,7 @@ fn write_group(conn: &mut DbConnection, group: Vec<Box<dyn Job>>) -> bool {
         return false;
     }
     let mut answers = Vec::with_capacity(group.len());
-    for job in group {
+    for mut job in group {
         if !job.take() {
             // Its request was told the database is busy.
             continue;

@@ -21,6 +21,7 @@ mod relation_updates;
 mod rows;
 mod schema;
 mod stored_time;
+mod turns;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,7 +60,8 @@ pub struct PoolOptions {
     /// How long a request waits for its turn at a database that is
     /// answering others (every pooled connection in use; on SQLite, the
     /// writer's queue) before it is told the service is busy, without
-    /// having run (README, "Operations").
+    /// having run; a tenth of it once the queue has stood that long (see
+    /// `turns`; README, "Operations").
     pub max_wait: Duration,
     /// The longest a statement may run on PostgreSQL (`statement_timeout`),
     /// and the basis of libpq's TCP keepalive and user timeout, so that a
@@ -241,10 +243,11 @@ pub struct Database {
     /// SQLite's writes go to one writer, which commits them in groups.
     writer: Option<Arc<group_commit::Writer>>,
     max_relations_per_customer: u32,
-    max_wait: Duration,
+    /// How long a request waits for its turn (see `turns`).
+    turn_clock: Arc<turns::TurnClock>,
     /// Two for each connection of the pool: the requests that run their
     /// work on a blocking thread (PostgreSQL's) take one first, in the order
-    /// they came, waiting at most `max_wait`. Twice as many as connections,
+    /// they came, waiting at most what `turn_clock` allows. Twice as many as connections,
     /// so that when a connection is given back a request is already waiting
     /// for it on its thread, rather than being woken and sent to one.
     turns: Arc<tokio::sync::Semaphore>,
@@ -411,11 +414,12 @@ impl Database {
                 )
             }
         };
+        let turn_clock = Arc::new(turns::TurnClock::new(options.max_wait));
         let writer = match &pools {
             Pools::Sqlite(pool) if with_writer => {
                 let pool = pool.clone();
                 let max_relations_per_customer = options.max_relations_per_customer;
-                Some(group_commit::Writer::start(move || {
+                Some(group_commit::Writer::start(turn_clock.clone(), move || {
                     pool.get()
                         .map(|c| DbConnection {
                             pooled: Pooled::Sqlite(c),
@@ -431,7 +435,7 @@ impl Database {
             reachable,
             writer,
             max_relations_per_customer: options.max_relations_per_customer,
-            max_wait: options.max_wait,
+            turn_clock,
             turns: Arc::new(tokio::sync::Semaphore::new(2 * options.max_size as usize)),
         })
     }
@@ -443,8 +447,8 @@ impl Database {
     /// commit (see `group_commit`); on PostgreSQL each has its own. Work
     /// that fails is rolled back, so a refused request changes nothing.
     /// A write still queued at `deadline` does not run; work that has not
-    /// had its turn at the database within its `max_wait` does not run
-    /// either, and the error says the database is busy.
+    /// had its turn at the database within its wait (see `turns`) does not
+    /// run either, and the error says the database is busy.
     ///
     /// Where the work runs (README, "Performance"): a SQLite read on the
     /// calling thread, since SQLite answers from its page cache in
@@ -462,9 +466,9 @@ impl Database {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let turn_by = Instant::now() + self.max_wait;
+        let queued_at = Instant::now();
         match (&self.pools, &self.writer, access) {
-            (_, Some(writer), Access::Write) => writer.run(deadline, turn_by, work).await,
+            (_, Some(writer), Access::Write) => writer.run(deadline, work).await,
             (Pools::Sqlite(_), _, Access::Read) => {
                 std::panic::catch_unwind(AssertUnwindSafe(|| self.session()?.run(access, work)))
                     .unwrap_or_else(|panic| Err(panicked(&*panic)))
@@ -472,16 +476,23 @@ impl Database {
             _ => {
                 // A turn first, awaited: a request waiting for one costs a
                 // task, not a blocking thread.
-                let queued_at = Instant::now();
-                let turn = match tokio::time::timeout_at(
-                    turn_by.into(),
-                    self.turns.clone().acquire_owned(),
-                )
-                .await
-                {
-                    Ok(Ok(turn)) => turn,
-                    Ok(Err(_)) => return Err(InternalError::new("the database is closed")),
-                    Err(_) => return Err(InternalError::busy(queued_at.elapsed())),
+                let turn = match self.turns.clone().try_acquire_owned() {
+                    Ok(turn) => turn,
+                    Err(_) => {
+                        let (_waiting, turn_by) = self.turn_clock.join();
+                        match tokio::time::timeout_at(
+                            turn_by.into(),
+                            self.turns.clone().acquire_owned(),
+                        )
+                        .await
+                        {
+                            Ok(Ok(turn)) => turn,
+                            Ok(Err(_)) => {
+                                return Err(InternalError::new("the database is closed"));
+                            }
+                            Err(_) => return Err(InternalError::busy(queued_at.elapsed())),
+                        }
+                    }
                 };
                 let database = self.clone();
                 tokio::task::spawn_blocking(move || {
