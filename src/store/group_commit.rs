@@ -11,9 +11,9 @@
 //! and nothing of the group is stored.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -41,7 +41,7 @@ trait Job: Send {
     /// Takes the write's turn for the writer; `false` if its request has
     /// given up waiting for it (and was told the database is busy): then
     /// it must not run.
-    fn take(&mut self) -> bool;
+    fn take(&self) -> bool;
 }
 
 /// Answers a write after the commit: its outcome, or the commit's error.
@@ -56,25 +56,48 @@ struct Write<F, T, E> {
     reply: Reply<T, E>,
     deadline: Instant,
     turn: Arc<Turn>,
-    /// In the writer's queue until the writer takes it.
-    waiting: Option<Waiting>,
 }
 
 /// Who a queued write belongs to: the writer, once it takes it, or its
 /// request, once that gives up waiting. Whichever comes first decides, so a
-/// write the request was told did not happen never runs.
-#[derive(Default)]
-struct Turn(AtomicU8);
+/// write the request was told did not happen never runs; either way the
+/// write has left the queue.
+struct Turn {
+    state: AtomicU8,
+    waiting: Mutex<Option<Waiting>>,
+}
 
 impl Turn {
     const QUEUED: u8 = 0;
     const TAKEN: u8 = 1;
     const GIVEN_UP: u8 = 2;
 
+    fn new(waiting: Waiting) -> Self {
+        Self {
+            state: AtomicU8::new(Self::QUEUED),
+            waiting: Mutex::new(Some(waiting)),
+        }
+    }
+
     fn settle(&self, to: u8) -> bool {
-        self.0
+        let settled = self
+            .state
             .compare_exchange(Self::QUEUED, to, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+            .is_ok();
+        if settled {
+            // Left outside the lock of `waiting`.
+            let left = self
+                .waiting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(waiting) = left
+                && to == Self::TAKEN
+            {
+                waiting.served();
+            }
+        }
+        settled
     }
 }
 
@@ -109,8 +132,7 @@ where
         Instant::now() >= self.deadline
     }
 
-    fn take(&mut self) -> bool {
-        self.waiting = None;
+    fn take(&self) -> bool {
         self.turn.settle(Turn::TAKEN)
     }
 }
@@ -166,13 +188,12 @@ impl Writer {
         let queued_at = Instant::now();
         let (waiting, turn_by) = self.clock.join();
         let (reply, mut answer) = oneshot::channel();
-        let turn = Arc::new(Turn::default());
+        let turn = Arc::new(Turn::new(waiting));
         let job: Box<dyn Job> = Box::new(Write {
             work,
             reply,
             deadline,
             turn: turn.clone(),
-            waiting: Some(waiting),
         });
         self.jobs
             .send(job)
@@ -241,7 +262,7 @@ fn write_group(conn: &mut DbConnection, group: Vec<Box<dyn Job>>) -> bool {
         return false;
     }
     let mut answers = Vec::with_capacity(group.len());
-    for mut job in group {
+    for job in group {
         if !job.take() {
             // Its request was told the database is busy.
             continue;

@@ -479,14 +479,17 @@ impl Database {
                 let turn = match self.turns.clone().try_acquire_owned() {
                     Ok(turn) => turn,
                     Err(_) => {
-                        let (_waiting, turn_by) = self.turn_clock.join();
+                        let (waiting, turn_by) = self.turn_clock.join();
                         match tokio::time::timeout_at(
                             turn_by.into(),
                             self.turns.clone().acquire_owned(),
                         )
                         .await
                         {
-                            Ok(Ok(turn)) => turn,
+                            Ok(Ok(turn)) => {
+                                waiting.served();
+                                turn
+                            }
                             Ok(Err(_)) => {
                                 return Err(InternalError::new("the database is closed"));
                             }

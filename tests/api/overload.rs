@@ -45,6 +45,10 @@ on_both_backends! {
         }
     }
 
+    async fn a_request_joining_a_standing_queue_waits_a_tenth(backend: Backend) {
+        standing_queue(backend).await
+    }
+
     async fn a_request_whose_turn_does_not_come_in_time_is_told_to_come_back(backend: Backend) {
         let max_wait = Duration::from_millis(300);
         let app = spawn_with(&backend, |s| {
@@ -93,6 +97,61 @@ on_both_backends! {
                 "{reference}, refused as busy, was stored: {listed}"
             );
         }
+    }
+}
+
+/// Once the queue has stood for the whole wait without emptying, a request
+/// joining it waits a tenth as long (README, "Timeouts and limits").
+async fn standing_queue(backend: Backend) {
+    let max_wait = Duration::from_millis(300);
+    let app = spawn_with(&backend, |s| {
+        s.pool.max_size = 2;
+        s.pool.max_wait = max_wait;
+        s.pool.statement_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let lock = app.database.hold_write_lock();
+    let started = Instant::now();
+    // One create every 50 ms for 1.2 s: the queue never empties.
+    let answers = join_all((0..24u32).map(|n| {
+        let app = &app;
+        async move {
+            tokio::time::sleep(Duration::from_millis(50) * n).await;
+            let sent = started.elapsed();
+            let answer = create(app, &relation(1000, "FACEBOOK", &format!("q-{n}"))).await;
+            (sent, answer.0, answer.3)
+        }
+    }))
+    .await;
+    drop(lock);
+    assert!(answers.iter().all(|a| a.1 != 200), "{answers:#?}");
+    let busy: Vec<_> = answers.iter().filter(|a| a.1 == 503).collect();
+    // Joined while the queue was young (SQLite's from the first create;
+    // PostgreSQL's from the fifth, the first four having turns): the whole
+    // wait.
+    let early: Vec<_> = busy
+        .iter()
+        .filter(|a| a.0 < Duration::from_millis(100))
+        .collect();
+    // Joined after it had stood more than the whole wait: a tenth. (From
+    // 1 s, PostgreSQL's statement timeout frees the first turns, whose
+    // requests then serve the queue empty: the whole wait again.)
+    let late: Vec<_> = busy
+        .iter()
+        .filter(|a| (Duration::from_millis(700)..Duration::from_millis(950)).contains(&a.0))
+        .collect();
+    if matches!(backend, Backend::Sqlite) {
+        assert!(!early.is_empty(), "{answers:#?}");
+    }
+    assert!(late.len() >= 4, "{answers:#?}");
+    for (sent, _, took) in early {
+        assert!(*took >= max_wait, "sent at {sent:?}, busy after {took:?}");
+    }
+    for (sent, _, took) in late {
+        assert!(
+            *took >= max_wait / 10 && *took < max_wait / 2,
+            "sent at {sent:?}, busy after {took:?}: {answers:?}"
+        );
     }
 }
 
