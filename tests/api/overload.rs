@@ -51,13 +51,7 @@ on_both_backends! {
 
     async fn a_request_whose_turn_does_not_come_in_time_is_told_to_come_back(backend: Backend) {
         let max_wait = Duration::from_millis(300);
-        let app = spawn_with(&backend, |s| {
-            s.pool.max_size = 2;
-            s.pool.max_wait = max_wait;
-            s.pool.statement_timeout = Duration::from_secs(1);
-        })
-        .await;
-        let lock = app.database.hold_write_lock();
+        let (app, lock) = behind_a_lock(&backend, max_wait).await;
         let relations: Vec<_> = (0..8)
             .map(|n| relation(1000, "FACEBOOK", &format!("late-{n}")))
             .collect();
@@ -104,13 +98,7 @@ on_both_backends! {
 /// joining it waits a tenth as long (README, "Timeouts and limits").
 async fn standing_queue(backend: Backend) {
     let max_wait = Duration::from_millis(300);
-    let app = spawn_with(&backend, |s| {
-        s.pool.max_size = 2;
-        s.pool.max_wait = max_wait;
-        s.pool.statement_timeout = Duration::from_secs(1);
-    })
-    .await;
-    let lock = app.database.hold_write_lock();
+    let (app, lock) = behind_a_lock(&backend, max_wait).await;
     let started = Instant::now();
     // One create every 50 ms for 1.2 s: the queue never empties.
     let answers = join_all((0..24u32).map(|n| {
@@ -153,6 +141,26 @@ async fn standing_queue(backend: Backend) {
             "sent at {sent:?}, busy after {took:?}: {answers:?}"
         );
     }
+}
+
+/// A server waiting at most `max_wait` for a turn at a pool of 2
+/// connections, whose statements time out after a second; and a lock on the
+/// table every create writes, held until dropped.
+async fn behind_a_lock(
+    backend: &Backend,
+    max_wait: Duration,
+) -> (
+    TestApp,
+    Box<dyn diesel::connection::SimpleConnection + Send>,
+) {
+    let app = spawn_with(backend, |s| {
+        s.pool.max_size = 2;
+        s.pool.max_wait = max_wait;
+        s.pool.statement_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let lock = app.database.hold_write_lock();
+    (app, lock)
 }
 
 /// A create as the bus sends it: its status, `Retry-After`, body, and how
