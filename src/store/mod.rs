@@ -55,7 +55,8 @@ const SQLITE_CHECKPOINT_PAGES: u32 = 250;
 #[derive(Debug, Clone)]
 pub struct PoolOptions {
     pub max_size: u32,
-    /// How long a request waits for a free connection.
+    /// How long a request waits for a connection the pool is opening (or
+    /// that another user of the pool gives back).
     pub connection_timeout: Duration,
     /// How long a request waits for its turn at a database that is
     /// answering others (every pooled connection in use; on SQLite, the
@@ -247,9 +248,10 @@ pub struct Database {
     turn_clock: Arc<turns::TurnClock>,
     /// Two for each connection of the pool: the requests that run their
     /// work on a blocking thread (PostgreSQL's) take one first, in the order
-    /// they came, waiting at most what `turn_clock` allows. Twice as many as connections,
-    /// so that when a connection is given back a request is already waiting
-    /// for it on its thread, rather than being woken and sent to one.
+    /// they came, waiting at most what `turn_clock` allows. Twice as many
+    /// as connections, so that when a connection is given back a request is
+    /// already waiting for it on its thread, rather than being woken and
+    /// sent to one.
     turns: Arc<tokio::sync::Semaphore>,
 }
 
@@ -466,7 +468,6 @@ impl Database {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let queued_at = Instant::now();
         match (&self.pools, &self.writer, access) {
             (_, Some(writer), Access::Write) => writer.run(deadline, work).await,
             (Pools::Sqlite(_), _, Access::Read) => {
@@ -474,29 +475,7 @@ impl Database {
                     .unwrap_or_else(|panic| Err(panicked(&*panic)))
             }
             _ => {
-                // A turn first, awaited: a request waiting for one costs a
-                // task, not a blocking thread.
-                let turn = match self.turns.clone().try_acquire_owned() {
-                    Ok(turn) => turn,
-                    Err(_) => {
-                        let (waiting, turn_by) = self.turn_clock.join();
-                        match tokio::time::timeout_at(
-                            turn_by.into(),
-                            self.turns.clone().acquire_owned(),
-                        )
-                        .await
-                        {
-                            Ok(Ok(turn)) => {
-                                waiting.served();
-                                turn
-                            }
-                            Ok(Err(_)) => {
-                                return Err(InternalError::new("the database is closed"));
-                            }
-                            Err(_) => return Err(InternalError::busy(queued_at.elapsed())),
-                        }
-                    }
-                };
+                let turn = self.turn(deadline).await?;
                 let database = self.clone();
                 tokio::task::spawn_blocking(move || {
                     let _turn = turn;
@@ -508,6 +487,33 @@ impl Database {
                     Err(error) => Err(InternalError::new(error)),
                 })
             }
+        }
+    }
+
+    /// A turn at the database for work on a blocking thread, awaited: a
+    /// request waiting for one costs a task, not a thread. Busy if it does
+    /// not come within the wait `turn_clock` allows; a Server fault if the
+    /// request's deadline comes first.
+    async fn turn(
+        &self,
+        deadline: Instant,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, InternalError> {
+        if let Ok(turn) = self.turns.clone().try_acquire_owned() {
+            return Ok(turn);
+        }
+        let queued_at = Instant::now();
+        let (waiting, turn_by) = self.turn_clock.join();
+        let until = turn_by.min(deadline);
+        match tokio::time::timeout_at(until.into(), self.turns.clone().acquire_owned()).await {
+            Ok(Ok(turn)) => {
+                waiting.served();
+                Ok(turn)
+            }
+            Ok(Err(_)) => Err(InternalError::new("the database is closed")),
+            Err(_) if until < turn_by => Err(InternalError::new(
+                "the request waited for the database past its deadline",
+            )),
+            Err(_) => Err(InternalError::busy(queued_at.elapsed())),
         }
     }
 
