@@ -355,6 +355,14 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // OpenSSL (libpq's, for PostgreSQL over TLS) initialised before libpq
+    // does it, without the clean-up it otherwise registers for the exit:
+    // that clean-up frees OpenSSL's state while other threads (a request's
+    // blocking thread, the pool's) may still be closing a TLS connection,
+    // and the process then dies of a segmentation fault instead of exiting
+    // 0 after a graceful stop (README, "Operations"). The operating system
+    // frees the memory at the exit anyway.
+    openssl_sys::init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(*args),
