@@ -334,10 +334,7 @@ async fn answer(
         panic!("X-Test-Panic: answering");
     }
     let Some(_slot) = state.at_database.take() else {
-        let busy = Fault::Busy {
-            retry_after_secs: 1,
-        };
-        return Err(Refusal::of(version, operation, busy));
+        return Err(Refusal::of(version, operation, Fault::busy()));
     };
     let run = operation.run(&context, &envelope.operation);
     let span = tracing::debug_span!("operation", name = operation.name());

@@ -62,9 +62,7 @@ pub trait IntoFault: From<InternalError> + Send + 'static {
 pub fn server_fault(internal: InternalError, request_id: &str) -> Fault {
     if internal.is_busy() {
         log::info!("request_id={request_id} {internal}");
-        return Fault::Busy {
-            retry_after_secs: 1,
-        };
+        return Fault::busy();
     }
     log::error!("request_id={request_id} internal error: {internal}");
     Fault::Server {

@@ -64,6 +64,13 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The service is busy: the request did not run; retry in a second.
+    pub fn busy() -> Self {
+        Self::Busy {
+            retry_after_secs: 1,
+        }
+    }
+
     pub fn client(reason: impl Into<String>) -> Self {
         Self::Client {
             reason: reason.into(),

@@ -11,7 +11,6 @@
 //! and nothing of the group is stored.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -59,45 +58,22 @@ struct Write<F, T, E> {
 }
 
 /// Who a queued write belongs to: the writer, once it takes it, or its
-/// request, once that gives up waiting. Whichever comes first decides, so a
-/// write the request was told did not happen never runs; either way the
-/// write has left the queue.
-struct Turn {
-    state: AtomicU8,
-    waiting: Mutex<Option<Waiting>>,
-}
+/// request, once that gives up waiting. Whichever takes the write's place
+/// in the queue first decides, so a write the request was told did not
+/// happen never runs.
+struct Turn(Mutex<Option<Waiting>>);
 
 impl Turn {
-    const QUEUED: u8 = 0;
-    const TAKEN: u8 = 1;
-    const GIVEN_UP: u8 = 2;
-
-    fn new(waiting: Waiting) -> Self {
-        Self {
-            state: AtomicU8::new(Self::QUEUED),
-            waiting: Mutex::new(Some(waiting)),
+    /// Takes the write out of the queue, for the writer (`served`) or for
+    /// its request; `false` if the other side already did.
+    fn settle(&self, served: bool) -> bool {
+        let place = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match place {
+            Some(waiting) if served => waiting.served(),
+            Some(_given_up) => {}
+            None => return false,
         }
-    }
-
-    fn settle(&self, to: u8) -> bool {
-        let settled = self
-            .state
-            .compare_exchange(Self::QUEUED, to, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if settled {
-            // Left outside the lock of `waiting`.
-            let left = self
-                .waiting
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            if let Some(waiting) = left
-                && to == Self::TAKEN
-            {
-                waiting.served();
-            }
-        }
-        settled
+        true
     }
 }
 
@@ -133,7 +109,7 @@ where
     }
 
     fn take(&self) -> bool {
-        self.turn.settle(Turn::TAKEN)
+        self.turn.settle(true)
     }
 }
 
@@ -188,7 +164,7 @@ impl Writer {
         let queued_at = Instant::now();
         let (waiting, turn_by) = self.clock.join();
         let (reply, mut answer) = oneshot::channel();
-        let turn = Arc::new(Turn::new(waiting));
+        let turn = Arc::new(Turn(Mutex::new(Some(waiting))));
         let job: Box<dyn Job> = Box::new(Write {
             work,
             reply,
@@ -198,16 +174,14 @@ impl Writer {
         self.jobs
             .send(job)
             .map_err(|_| InternalError::new("the SQLite writer has stopped"))?;
-        if turn_by < deadline {
-            match tokio::time::timeout_at(turn_by.into(), &mut answer).await {
-                Ok(Ok(answered)) => return answered,
-                Ok(Err(_)) => return Err(InternalError::new("the write panicked")),
-                Err(_) if turn.settle(Turn::GIVEN_UP) => {
-                    return Err(InternalError::busy(queued_at.elapsed()));
-                }
-                // The writer has it: its answer comes.
-                Err(_) => {}
+        match tokio::time::timeout_at(turn_by.into(), &mut answer).await {
+            Ok(Ok(answered)) => return answered,
+            Ok(Err(_)) => return Err(InternalError::new("the write panicked")),
+            Err(_) if turn.settle(false) => {
+                return Err(InternalError::busy(queued_at.elapsed()));
             }
+            // The writer has it: its answer comes.
+            Err(_) => {}
         }
         let wait = deadline.saturating_duration_since(Instant::now()) + ANSWER_GRACE;
         match tokio::time::timeout(wait, answer).await {

@@ -475,7 +475,7 @@ impl Database {
                     .unwrap_or_else(|panic| Err(panicked(&*panic)))
             }
             _ => {
-                let turn = self.turn(deadline).await?;
+                let turn = self.turn().await?;
                 let database = self.clone();
                 tokio::task::spawn_blocking(move || {
                     let _turn = turn;
@@ -492,27 +492,20 @@ impl Database {
 
     /// A turn at the database for work on a blocking thread, awaited: a
     /// request waiting for one costs a task, not a thread. Busy if it does
-    /// not come within the wait `turn_clock` allows; a Server fault if the
-    /// request's deadline comes first.
-    async fn turn(
-        &self,
-        deadline: Instant,
-    ) -> Result<tokio::sync::OwnedSemaphorePermit, InternalError> {
+    /// not come within the wait `turn_clock` allows. (The request's deadline
+    /// bounds the wait too: the operation stops awaiting at it.)
+    async fn turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, InternalError> {
         if let Ok(turn) = self.turns.clone().try_acquire_owned() {
             return Ok(turn);
         }
         let queued_at = Instant::now();
         let (waiting, turn_by) = self.turn_clock.join();
-        let until = turn_by.min(deadline);
-        match tokio::time::timeout_at(until.into(), self.turns.clone().acquire_owned()).await {
+        match tokio::time::timeout_at(turn_by.into(), self.turns.clone().acquire_owned()).await {
             Ok(Ok(turn)) => {
                 waiting.served();
                 Ok(turn)
             }
             Ok(Err(_)) => Err(InternalError::new("the database is closed")),
-            Err(_) if until < turn_by => Err(InternalError::new(
-                "the request waited for the database past its deadline",
-            )),
             Err(_) => Err(InternalError::busy(queued_at.elapsed())),
         }
     }

@@ -32,22 +32,11 @@ impl InternalError {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("the database was busy: no turn after {} ms", waited.as_millis())]
 struct Busy {
     waited: std::time::Duration,
 }
-
-impl fmt::Display for Busy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the database was busy: no turn after {} ms",
-            self.waited.as_millis()
-        )
-    }
-}
-
-impl std::error::Error for Busy {}
 
 impl fmt::Display for InternalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
