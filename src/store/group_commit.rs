@@ -10,16 +10,18 @@
 //! before the commit: if it fails, every write of the group gets the error
 //! and nothing of the group is stored.
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::sqlite::SqliteConnection;
 use tokio::sync::oneshot;
 
-use super::turns::{TurnClock, Waiting};
+use super::turns::TurnClock;
 use super::{DbConnection, Pooled, RelationStore, internal};
 use crate::vocabulary::InternalError;
 
@@ -41,6 +43,10 @@ trait Job: Send {
     /// given up waiting for it (and was told the database is busy): then
     /// it must not run.
     fn take(&self) -> bool;
+    /// Whether its request has given up waiting for its turn.
+    fn given_up(&self) -> bool;
+    /// When it was queued.
+    fn queued_at(&self) -> Instant;
 }
 
 /// Answers a write after the commit: its outcome, or the commit's error.
@@ -54,26 +60,21 @@ struct Write<F, T, E> {
     work: F,
     reply: Reply<T, E>,
     deadline: Instant,
-    turn: Arc<Turn>,
+    queued_at: Instant,
+    turn: Arc<Queued>,
 }
 
-/// Who a queued write belongs to: the writer, once it takes it, or its
-/// request, once that gives up waiting. Whichever takes the write's place
-/// in the queue first decides, so a write the request was told did not
+/// Whether a write is still queued. It belongs to the writer once it takes
+/// it, or to its request once that gives up waiting: whichever takes it
+/// out of the queue first decides, so a write the request was told did not
 /// happen never runs.
-struct Turn(Mutex<Option<Waiting>>);
+struct Queued(AtomicBool);
 
-impl Turn {
-    /// Takes the write out of the queue, for the writer (`served`) or for
-    /// its request; `false` if the other side already did.
-    fn settle(&self, served: bool) -> bool {
-        let place = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
-        match place {
-            Some(waiting) if served => waiting.served(),
-            Some(_given_up) => {}
-            None => return false,
-        }
-        true
+impl Queued {
+    /// Takes the write out of the queue; `false` if the other side already
+    /// did.
+    fn settle(&self) -> bool {
+        self.0.swap(false, Ordering::AcqRel)
     }
 }
 
@@ -109,7 +110,15 @@ where
     }
 
     fn take(&self) -> bool {
-        self.turn.settle(true)
+        self.turn.settle()
+    }
+
+    fn given_up(&self) -> bool {
+        !self.turn.0.load(Ordering::Acquire)
+    }
+
+    fn queued_at(&self) -> Instant {
+        self.queued_at
     }
 }
 
@@ -140,9 +149,10 @@ impl Writer {
         connect: impl Fn() -> Result<DbConnection, InternalError> + Send + 'static,
     ) -> Arc<Self> {
         let (jobs, queue) = mpsc::channel();
+        let writer_clock = clock.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_groups(queue, connect))
+            .spawn(move || write_groups(queue, &writer_clock, connect))
             .expect("the writer thread starts");
         Arc::new(Self { jobs, clock })
     }
@@ -162,13 +172,14 @@ impl Writer {
         E: Send + 'static,
     {
         let queued_at = Instant::now();
-        let (waiting, turn_by) = self.clock.join();
+        let turn_by = self.clock.turn_by(queued_at);
         let (reply, mut answer) = oneshot::channel();
-        let turn = Arc::new(Turn(Mutex::new(Some(waiting))));
+        let turn = Arc::new(Queued(AtomicBool::new(true)));
         let job: Box<dyn Job> = Box::new(Write {
             work,
             reply,
             deadline,
+            queued_at,
             turn: turn.clone(),
         });
         self.jobs
@@ -177,7 +188,8 @@ impl Writer {
         match tokio::time::timeout_at(turn_by.into(), &mut answer).await {
             Ok(Ok(answered)) => return answered,
             Ok(Err(_)) => return Err(InternalError::new("the write panicked")),
-            Err(_) if turn.settle(false) => {
+            Err(_) if turn.settle() => {
+                self.clock.refused();
                 return Err(InternalError::busy(queued_at.elapsed()));
             }
             // The writer has it: its answer comes.
@@ -194,18 +206,35 @@ impl Writer {
     }
 }
 
+/// Takes the writes queued in groups, the oldest first or the newest, as
+/// the clock says (see `turns`).
 fn write_groups(
     queue: Receiver<Box<dyn Job>>,
+    clock: &TurnClock,
     connect: impl Fn() -> Result<DbConnection, InternalError>,
 ) {
     let mut connection: Option<DbConnection> = None;
-    while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+    let mut waiting: VecDeque<Box<dyn Job>> = VecDeque::new();
+    loop {
+        if waiting.is_empty() {
+            match queue.recv() {
+                Ok(job) => waiting.push_back(job),
+                Err(_) => return,
             }
+        }
+        waiting.extend(queue.try_iter());
+        // Their requests have been told the database is busy.
+        waiting.retain(|job| !job.given_up());
+        let size = waiting.len().min(MAX_GROUP);
+        let newest_first = waiting
+            .front()
+            .is_some_and(|oldest| clock.newest_first(oldest.queued_at(), Instant::now()));
+        let group: Vec<_> = match newest_first {
+            true => waiting.drain(waiting.len() - size..).collect(),
+            false => waiting.drain(..size).collect(),
+        };
+        if group.is_empty() {
+            continue;
         }
         let conn = match connection.take().map_or_else(&connect, Ok) {
             Ok(conn) => connection.insert(conn),

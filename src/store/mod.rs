@@ -244,15 +244,13 @@ pub struct Database {
     /// SQLite's writes go to one writer, which commits them in groups.
     writer: Option<Arc<group_commit::Writer>>,
     max_relations_per_customer: u32,
-    /// How long a request waits for its turn (see `turns`).
-    turn_clock: Arc<turns::TurnClock>,
     /// Two for each connection of the pool: the requests that run their
-    /// work on a blocking thread (PostgreSQL's) take one first, in the order
-    /// they came, waiting at most what `turn_clock` allows. Twice as many
-    /// as connections, so that when a connection is given back a request is
+    /// work on a blocking thread (PostgreSQL's) take one first, waiting in
+    /// the order and for as long as `turns` says. Twice as many as
+    /// connections, so that when a connection is given back a request is
     /// already waiting for it on its thread, rather than being woken and
     /// sent to one.
-    turns: Arc<tokio::sync::Semaphore>,
+    turns: Arc<turns::Turns>,
 }
 
 /// Whether the last attempt to open a connection failed, and why. Read on
@@ -437,8 +435,7 @@ impl Database {
             reachable,
             writer,
             max_relations_per_customer: options.max_relations_per_customer,
-            turn_clock,
-            turns: Arc::new(tokio::sync::Semaphore::new(2 * options.max_size as usize)),
+            turns: turns::Turns::new(2 * options.max_size as usize, turn_clock),
         })
     }
 
@@ -461,7 +458,7 @@ impl Database {
     pub async fn run<T, E>(
         &self,
         access: Access,
-        deadline: std::time::Instant,
+        deadline: Instant,
         work: impl FnOnce(&mut dyn RelationStore) -> Result<T, E> + Send + 'static,
     ) -> Result<Result<T, E>, InternalError>
     where
@@ -492,22 +489,10 @@ impl Database {
 
     /// A turn at the database for work on a blocking thread, awaited: a
     /// request waiting for one costs a task, not a thread. Busy if it does
-    /// not come within the wait `turn_clock` allows. (The request's deadline
+    /// not come within the wait `turns` allows. (The request's deadline
     /// bounds the wait too: the operation stops awaiting at it.)
-    async fn turn(&self) -> Result<tokio::sync::OwnedSemaphorePermit, InternalError> {
-        if let Ok(turn) = self.turns.clone().try_acquire_owned() {
-            return Ok(turn);
-        }
-        let queued_at = Instant::now();
-        let (waiting, turn_by) = self.turn_clock.join();
-        match tokio::time::timeout_at(turn_by.into(), self.turns.clone().acquire_owned()).await {
-            Ok(Ok(turn)) => {
-                waiting.served();
-                Ok(turn)
-            }
-            Ok(Err(_)) => Err(InternalError::new("the database is closed")),
-            Err(_) => Err(InternalError::busy(queued_at.elapsed())),
-        }
+    async fn turn(&self) -> Result<turns::Turn, InternalError> {
+        self.turns.take().await.map_err(InternalError::busy)
     }
 
     fn connection(&self) -> Result<DbConnection, diesel::r2d2::PoolError> {

@@ -1,89 +1,187 @@
-//! How long a request waits for its turn at a busy database (README,
-//! "Timeouts and limits"): all of `--max-database-wait-ms` when the
-//! database emptied the queue, by serving it, within that time (a burst,
-//! or a stall, which drains); a tenth of it when it has not (the database
-//! is given more work than it can do, and a longer wait would only make
-//! every served request slower by as much). Requests that give up do not
-//! count as emptying it: a queue kept short only by refusals still stands.
+//! Turns at a busy database (README, "Timeouts and limits"): how long a
+//! request waits for one, and who gets the next.
+//!
+//! While the database keeps up, a request waits up to all of
+//! `--max-database-wait-ms`. Once a request has had to give up (the
+//! database is given more work than it can do), and until no request has
+//! for that long again, the database is *behind*: a request waits a tenth
+//! of it, since a longer wait would only make every served request slower
+//! by as much.
+//!
+//! Turns go to the longest waiting while nobody has waited longer than a
+//! tenth of the wait; after that, and while the database is behind, to the
+//! newest. Of the requests waiting, the newest has the most of its
+//! client's patience left, while the oldest are about to be refused anyway
+//! (or, in a burst that drains in time, are served a little later): the
+//! adaptive LIFO of Facebook's "Fail at Scale" (ACM Queue 13(8), 2015).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// The share of the wait a request gets when the queue is standing.
-const STANDING_SHARE: u32 = 10;
+use tokio::sync::oneshot;
 
+/// The share of the wait a request gets while the database is behind; and
+/// how long the oldest may have waited before the newest go first.
+const BEHIND_SHARE: u32 = 10;
+
+/// Whether the database is behind, and so how long a request waits and
+/// who goes first.
 pub(super) struct TurnClock {
     max_wait: Duration,
-    queue: Mutex<Queue>,
-}
-
-struct Queue {
-    /// Requests waiting for a turn now.
-    waiting: usize,
-    /// Whether the last to leave, leaving it empty, was given its turn.
-    drained: bool,
-    /// Since when the database has not emptied the queue.
-    since: Instant,
-}
-
-/// A request in the queue; it leaves when this is dropped, having given up
-/// unless [`Waiting::served`] said otherwise.
-pub(super) struct Waiting {
-    clock: Arc<TurnClock>,
-    served: bool,
+    /// When a request last gave up waiting for its turn.
+    refused_at: Mutex<Option<Instant>>,
 }
 
 impl TurnClock {
     pub fn new(max_wait: Duration) -> Self {
         Self {
             max_wait,
-            queue: Mutex::new(Queue {
-                waiting: 0,
-                drained: true,
-                since: Instant::now(),
-            }),
+            refused_at: Mutex::new(None),
         }
     }
 
-    /// A request joins the queue now; it stops waiting at the instant
-    /// returned.
-    pub fn join(self: &Arc<Self>) -> (Waiting, Instant) {
-        let now = Instant::now();
-        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-        if queue.waiting == 0 && queue.drained {
-            queue.since = now;
-            queue.drained = false;
-        }
-        queue.waiting += 1;
-        let wait = match now.duration_since(queue.since) > self.max_wait {
-            true => self.max_wait / STANDING_SHARE,
-            false => self.max_wait,
-        };
-        let waiting = Waiting {
-            clock: self.clone(),
-            served: false,
-        };
-        (waiting, now + wait)
-    }
-}
-
-impl Waiting {
-    /// The request got its turn.
-    pub fn served(mut self) {
-        self.served = true;
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        let mut queue = self
-            .clock
-            .queue
+    /// Whether a request gave up waiting within the last whole wait.
+    pub fn behind(&self, now: Instant) -> bool {
+        let refused_at = *self
+            .refused_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        queue.waiting -= 1;
-        if queue.waiting == 0 && self.served {
-            queue.drained = true;
+        refused_at.is_some_and(|at| now.saturating_duration_since(at) < self.max_wait)
+    }
+
+    /// When a request joining the queue now stops waiting.
+    pub fn turn_by(&self, now: Instant) -> Instant {
+        match self.behind(now) {
+            true => now + self.max_wait / BEHIND_SHARE,
+            false => now + self.max_wait,
+        }
+    }
+
+    /// Whether the next turn goes to the newest request, the oldest waiting
+    /// since `oldest`.
+    pub fn newest_first(&self, oldest: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(oldest) > self.max_wait / BEHIND_SHARE || self.behind(now)
+    }
+
+    /// A request gave up waiting: it is told the database is busy.
+    pub fn refused(&self) {
+        *self
+            .refused_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    }
+}
+
+/// A fixed number of turns at the database, handed out as the clock says:
+/// to the longest waiting, or, while the database is behind, to the newest.
+pub(super) struct Turns {
+    clock: Arc<TurnClock>,
+    queue: Mutex<Queue>,
+}
+
+struct Queue {
+    /// Turns nobody holds.
+    free: usize,
+    /// Requests waiting, oldest first, with when they came; a request that
+    /// gave up has dropped its receiver.
+    waiting: VecDeque<(Instant, oneshot::Sender<Turn>)>,
+}
+
+/// A turn at the database; the next request gets it when this is dropped.
+pub(super) struct Turn {
+    /// `None` once handed on (or never handed out).
+    turns: Option<Arc<Turns>>,
+}
+
+impl Turns {
+    pub fn new(count: usize, clock: Arc<TurnClock>) -> Arc<Self> {
+        Arc::new(Self {
+            clock,
+            queue: Mutex::new(Queue {
+                free: count,
+                waiting: VecDeque::new(),
+            }),
+        })
+    }
+
+    /// A turn, at once if one is free and nobody waits; otherwise when the
+    /// clock's order gives it one, if that is within the clock's wait.
+    /// `Err(waited)` when it is not: the request must not run.
+    pub async fn take(self: &Arc<Self>) -> Result<Turn, Duration> {
+        let queued_at = Instant::now();
+        let (given, turn_by) = {
+            let mut queue = self.lock();
+            if queue.free > 0 && queue.waiting.is_empty() {
+                queue.free -= 1;
+                return Ok(self.turn());
+            }
+            queue.forget_given_up();
+            let (given, turn) = oneshot::channel();
+            queue.waiting.push_back((queued_at, given));
+            (turn, self.clock.turn_by(queued_at))
+        };
+        match tokio::time::timeout_at(turn_by.into(), given).await {
+            Ok(Ok(turn)) => Ok(turn),
+            // Dropped without a turn: only when the turns are.
+            Ok(Err(_)) | Err(_) => {
+                self.clock.refused();
+                Err(queued_at.elapsed())
+            }
+        }
+    }
+
+    fn turn(self: &Arc<Self>) -> Turn {
+        Turn {
+            turns: Some(self.clone()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands a turn given back to the request the clock's order picks, or
+    /// keeps it free if nobody waits.
+    fn give_back(self: &Arc<Self>) {
+        let mut queue = self.lock();
+        queue.forget_given_up();
+        let newest_first = queue
+            .waiting
+            .front()
+            .is_some_and(|(oldest, _)| self.clock.newest_first(*oldest, Instant::now()));
+        loop {
+            let next = match newest_first {
+                true => queue.waiting.pop_back(),
+                false => queue.waiting.pop_front(),
+            };
+            let Some((_, next)) = next else {
+                queue.free += 1;
+                return;
+            };
+            match next.send(self.turn()) {
+                Ok(()) => return,
+                // It gave up: the turn goes to the next (and must not be
+                // given back again from here, under the lock).
+                Err(mut unwanted) => unwanted.turns = None,
+            }
+        }
+    }
+}
+
+impl Queue {
+    /// The oldest waiting have mostly given up: their places go.
+    fn forget_given_up(&mut self) {
+        while self.waiting.front().is_some_and(|(_, w)| w.is_closed()) {
+            self.waiting.pop_front();
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if let Some(turns) = self.turns.take() {
+            turns.give_back();
         }
     }
 }
@@ -93,28 +191,92 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_queue_the_database_emptied_lately_gets_the_whole_wait_a_standing_one_a_tenth() {
+    fn a_request_waits_a_tenth_for_a_whole_wait_after_one_gave_up() {
         let wait = Duration::from_millis(40);
-        let clock = Arc::new(TurnClock::new(wait));
-        let within = |(_, by): &(Waiting, Instant)| by.duration_since(Instant::now());
-        let first = clock.join();
-        assert!(within(&first) > wait / 2, "an empty queue: the whole wait");
+        let clock = TurnClock::new(wait);
+        let within = |clock: &TurnClock| clock.turn_by(Instant::now()) - Instant::now();
+        assert!(within(&clock) > wait / 2, "nobody refused: the whole wait");
+        clock.refused();
+        assert!(within(&clock) <= wait / 10, "one refused: a tenth");
         std::thread::sleep(wait + Duration::from_millis(10));
-        let second = clock.join();
-        assert!(within(&second) <= wait / 10, "a standing queue: a tenth");
-        // Both give up: the queue is empty, but only refusals emptied it.
-        drop((first, second));
-        let third = clock.join();
         assert!(
-            within(&third) <= wait / 10,
-            "emptied by refusals: still a tenth"
+            within(&clock) > wait / 2,
+            "nobody refused for a whole wait: the whole wait again"
         );
-        // The database serves it, emptying the queue: the whole wait again.
-        third.0.served();
-        let fourth = clock.join();
-        assert!(
-            within(&fourth) > wait / 2,
-            "emptied by the database: the whole wait"
-        );
+    }
+
+    /// Three requests wait for the one turn, given back `after` they came;
+    /// the order they get it in.
+    async fn order(clock: Arc<TurnClock>, after: Duration) -> Vec<usize> {
+        let turns = Turns::new(1, clock);
+        let held = turns.take().await.expect("a free turn");
+        let (served, mut order) = tokio::sync::mpsc::unbounded_channel();
+        let mut waiting = Vec::new();
+        for n in 0..3 {
+            let (request, served) = (turns.clone(), served.clone());
+            waiting.push(tokio::spawn(async move {
+                let turn = request.take().await.expect("a turn in time");
+                served.send(n).unwrap();
+                drop(turn);
+            }));
+            // Each is in the queue before the next comes.
+            while turns.lock().waiting.len() <= n {
+                tokio::task::yield_now().await;
+            }
+        }
+        tokio::time::sleep(after).await;
+        drop(held);
+        for request in waiting {
+            request.await.unwrap();
+        }
+        drop(served);
+        let mut got = Vec::new();
+        while let Some(n) = order.recv().await {
+            got.push(n);
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn turns_go_to_the_oldest_while_the_database_keeps_up_and_to_the_newest_when_behind() {
+        let clock = Arc::new(TurnClock::new(Duration::from_secs(60)));
+        let now = Duration::ZERO;
+        assert_eq!(order(clock.clone(), now).await, [0, 1, 2], "oldest first");
+        clock.refused();
+        assert_eq!(order(clock, now).await, [2, 1, 0], "behind: newest first");
+    }
+
+    #[tokio::test]
+    async fn turns_go_to_the_newest_once_the_oldest_waited_a_tenth_of_the_wait() {
+        let clock = Arc::new(TurnClock::new(Duration::from_millis(500)));
+        let later = Duration::from_millis(80);
+        assert_eq!(order(clock, later).await, [2, 1, 0], "newest first");
+    }
+
+    #[tokio::test]
+    async fn a_request_that_gave_up_is_passed_over_and_its_turn_is_not_lost() {
+        let clock = Arc::new(TurnClock::new(Duration::from_secs(60)));
+        clock.refused();
+        let turns = Turns::new(1, clock);
+        let held = turns.take().await.expect("a free turn");
+        let queue = |turns: &Arc<Turns>| {
+            let turns = turns.clone();
+            tokio::spawn(async move { turns.take().await.map(drop) })
+        };
+        let waiting = |turns: &Turns| turns.lock().waiting.len();
+        let live = queue(&turns);
+        while waiting(&turns) < 1 {
+            tokio::task::yield_now().await;
+        }
+        // The newest, first in line while the database is behind, gives up.
+        let gave_up = queue(&turns);
+        while waiting(&turns) < 2 {
+            tokio::task::yield_now().await;
+        }
+        gave_up.abort();
+        assert!(gave_up.await.unwrap_err().is_cancelled());
+        drop(held);
+        assert!(live.await.unwrap().is_ok(), "the live request is served");
+        assert_eq!(turns.lock().free, 1, "and the turn is free again");
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
-use crate::helpers::{Backend, NewRelation, Soap, TestApp, envelope, relation, spawn_with};
+use crate::helpers::{Backend, NewRelation, Soap, TestApp, envelope, id_in, relation, spawn_with};
 
 on_both_backends! {
     async fn requests_beyond_the_database_limit_are_told_to_come_back(backend: Backend) {
@@ -47,6 +47,10 @@ on_both_backends! {
 
     async fn a_request_joining_a_standing_queue_waits_a_tenth(backend: Backend) {
         standing_queue(backend).await
+    }
+
+    async fn once_the_oldest_has_waited_a_tenth_of_the_wait_the_newest_go_first(backend: Backend) {
+        newest_first(backend).await
     }
 
     async fn a_request_whose_turn_does_not_come_in_time_is_told_to_come_back(backend: Backend) {
@@ -94,8 +98,44 @@ on_both_backends! {
     }
 }
 
-/// Once the queue has stood for the whole wait without emptying, a request
-/// joining it waits a tenth as long (README, "Timeouts and limits").
+/// Requests waiting behind a lock, the oldest longer than a tenth of the
+/// wait when it is released, are served newest first (README, "Timeouts and
+/// limits"): which is served first shows in the Ids the creates get.
+async fn newest_first(backend: Backend) {
+    let max_wait = Duration::from_secs(3);
+    let (app, lock) = behind_a_lock(&backend, max_wait).await;
+    // One create every 5 ms: SQLite's writer takes the first (and waits for
+    // the lock with it), PostgreSQL's 4 turns go to the first 4; the others
+    // wait. More than SQLite's group of 64, so that it takes two groups.
+    let sent = 70u32;
+    let creates = join_all((0..sent).map(|n| {
+        let app = &app;
+        async move {
+            tokio::time::sleep(Duration::from_millis(5) * n).await;
+            create(app, &relation(1000, "FACEBOOK", &format!("n-{n}"))).await
+        }
+    }));
+    let release = async {
+        // The last has come; the oldest waiting have waited more than a
+        // tenth of the wait.
+        tokio::time::sleep(Duration::from_millis(5 * sent as u64 + 300)).await;
+        drop(lock);
+    };
+    let (answers, ()) = tokio::join!(creates, release);
+    let ids: Vec<i64> = answers
+        .iter()
+        .map(|(status, _, body, _)| {
+            assert_eq!(*status, 200, "{body}");
+            id_in(body).expect("an Id")
+        })
+        .collect();
+    // Sent 6th, it waited (on both backends), and was served after the
+    // last, which came into a queue whose oldest had waited long.
+    assert!(ids[5] > ids[69], "oldest first: {ids:?}");
+}
+
+/// Once a request has given up waiting, a request joining the queue waits a
+/// tenth as long (README, "Timeouts and limits").
 async fn standing_queue(backend: Backend) {
     let max_wait = Duration::from_millis(300);
     let (app, lock) = behind_a_lock(&backend, max_wait).await;
@@ -121,9 +161,9 @@ async fn standing_queue(backend: Backend) {
         .iter()
         .filter(|a| a.0 < Duration::from_millis(100))
         .collect();
-    // Joined after it had stood more than the whole wait: a tenth. (From
-    // 1 s, PostgreSQL's statement timeout frees the first turns, whose
-    // requests then serve the queue empty: the whole wait again.)
+    // Joined after the first had given up: a tenth. (From 1 s, PostgreSQL's
+    // statement timeout frees the first turns and the queue is served; the
+    // whole wait comes back once nobody has given up for that long.)
     let late: Vec<_> = busy
         .iter()
         .filter(|a| (Duration::from_millis(700)..Duration::from_millis(950)).contains(&a.0))
