@@ -19,6 +19,9 @@ use crate::telemetry::LogFormat;
 pub const DEFAULT_LOG_FLUSH: Duration = Duration::from_millis(100);
 /// The longest a line may wait to be written.
 const MAX_LOG_FLUSH_MS: u64 = 10_000;
+/// The longest a request may be set to wait for its turn at the database:
+/// an hour, far beyond any database timeout that would end it first.
+pub const MAX_DATABASE_WAIT_MS: u64 = 3_600_000;
 
 /// Every setting of `serve`, by the name of its flag (with `_` for `-`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -253,6 +256,13 @@ impl ServeConfig {
                 "log_flush_ms must be at most {MAX_LOG_FLUSH_MS}; it is {}, from {}",
                 self.log_flush_ms,
                 source("log_flush_ms")
+            )));
+        }
+        if self.max_database_wait_ms > MAX_DATABASE_WAIT_MS {
+            return Err(ConfigError(format!(
+                "max_database_wait_ms must be at most {MAX_DATABASE_WAIT_MS}; it is {}, from {}",
+                self.max_database_wait_ms,
+                source("max_database_wait_ms")
             )));
         }
         if self.shutdown_grace_secs <= self.database_timeout_secs {

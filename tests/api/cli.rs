@@ -1240,6 +1240,10 @@ fn a_config_file_sits_under_the_environment_and_the_flags() {
             "log_flush_ms = 60000\n",
             "log_flush_ms must be at most 10000; it is 60000, from TOML file",
         ),
+        (
+            "max_database_wait_ms = 3600001\n",
+            "max_database_wait_ms must be at most 3600000; it is 3600001, from TOML file",
+        ),
     ] {
         std::fs::write(&file, contents).unwrap();
         let out = Command::new(BIN)
