@@ -45,8 +45,6 @@ trait Job: Send {
     fn take(&self) -> bool;
     /// Whether its request has given up waiting for its turn.
     fn given_up(&self) -> bool;
-    /// When it was queued.
-    fn queued_at(&self) -> Instant;
 }
 
 /// Answers a write after the commit: its outcome, or the commit's error.
@@ -60,7 +58,6 @@ struct Write<F, T, E> {
     work: F,
     reply: Reply<T, E>,
     deadline: Instant,
-    queued_at: Instant,
     turn: Arc<Queued>,
 }
 
@@ -115,10 +112,6 @@ where
 
     fn given_up(&self) -> bool {
         !self.turn.0.load(Ordering::Acquire)
-    }
-
-    fn queued_at(&self) -> Instant {
-        self.queued_at
     }
 }
 
@@ -179,7 +172,6 @@ impl Writer {
             work,
             reply,
             deadline,
-            queued_at,
             turn: turn.clone(),
         });
         self.jobs
@@ -206,8 +198,8 @@ impl Writer {
     }
 }
 
-/// Takes the writes queued in groups, the oldest first or the newest, as
-/// the clock says (see `turns`).
+/// Takes the writes queued in groups: the oldest first, or, while the
+/// database is behind, the newest (see `turns`).
 fn write_groups(
     queue: Receiver<Box<dyn Job>>,
     clock: &TurnClock,
@@ -226,11 +218,8 @@ fn write_groups(
         // Their requests have been told the database is busy.
         waiting.retain(|job| !job.given_up());
         let size = waiting.len().min(MAX_GROUP);
-        let newest_first = waiting
-            .front()
-            .is_some_and(|oldest| clock.newest_first(oldest.queued_at(), Instant::now()));
-        let group: Vec<_> = match newest_first {
-            true => waiting.drain(waiting.len() - size..).collect(),
+        let group: Vec<_> = match clock.behind(Instant::now()) {
+            true => waiting.drain(waiting.len() - size..).rev().collect(),
             false => waiting.drain(..size).collect(),
         };
         if group.is_empty() {

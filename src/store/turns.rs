@@ -2,18 +2,21 @@
 //! request waits for one, and who gets the next.
 //!
 //! While the database keeps up, a request waits up to all of
-//! `--max-database-wait-ms`. Once a request has had to give up (the
-//! database is given more work than it can do), and until no request has
-//! for that long again, the database is *behind*: a request waits a tenth
-//! of it, since a longer wait would only make every served request slower
-//! by as much.
+//! `--max-database-wait-ms`, and turns go to the longest waiting: a burst,
+//! or a stall, drains in the order it came. Once a request has had to give
+//! up (the database is given more work than it can do), and until no
+//! request has for that long again, the database is *behind*: a request
+//! waits a tenth as long, since a longer wait would only make every served
+//! request slower by as much; and turns go to the newest, which has the
+//! most of its client's patience left, while the oldest are about to be
+//! refused anyway (the adaptive LIFO of Facebook's "Fail at Scale", ACM
+//! Queue 13(8), 2015).
 //!
-//! Turns go to the longest waiting while nobody has waited longer than a
-//! tenth of the wait; after that, and while the database is behind, to the
-//! newest. Of the requests waiting, the newest has the most of its
-//! client's patience left, while the oldest are about to be refused anyway
-//! (or, in a burst that drains in time, are served a little later): the
-//! adaptive LIFO of Facebook's "Fail at Scale" (ACM Queue 13(8), 2015).
+//! Not sooner (tried: newest first once the oldest had waited a tenth of
+//! the wait): a fixed population of clients, each sending its next request
+//! when the last is answered, keeps a queue as long as they outnumber the
+//! turns; in the order they came each waits its turn, newest first the
+//! oldest starve and are refused (README, "Timeouts and limits").
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,8 +24,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-/// The share of the wait a request gets while the database is behind; and
-/// how long the oldest may have waited before the newest go first.
+/// The share of the wait a request gets while the database is behind.
 const BEHIND_SHARE: u32 = 10;
 
 /// Whether the database is behind, and so how long a request waits and
@@ -58,12 +60,6 @@ impl TurnClock {
         }
     }
 
-    /// Whether the next turn goes to the newest request, the oldest waiting
-    /// since `oldest`.
-    pub fn newest_first(&self, oldest: Instant, now: Instant) -> bool {
-        now.saturating_duration_since(oldest) > self.max_wait / BEHIND_SHARE || self.behind(now)
-    }
-
     /// A request gave up waiting: it is told the database is busy.
     pub fn refused(&self) {
         *self
@@ -73,8 +69,8 @@ impl TurnClock {
     }
 }
 
-/// A fixed number of turns at the database, handed out as the clock says:
-/// to the longest waiting, or, while the database is behind, to the newest.
+/// A fixed number of turns at the database, handed out to the longest
+/// waiting, or, while the database is behind, to the newest.
 pub(super) struct Turns {
     clock: Arc<TurnClock>,
     queue: Mutex<Queue>,
@@ -83,9 +79,9 @@ pub(super) struct Turns {
 struct Queue {
     /// Turns nobody holds.
     free: usize,
-    /// Requests waiting, oldest first, with when they came; a request that
-    /// gave up has dropped its receiver.
-    waiting: VecDeque<(Instant, oneshot::Sender<Turn>)>,
+    /// Requests waiting, oldest first; a request that gave up has dropped
+    /// its receiver.
+    waiting: VecDeque<oneshot::Sender<Turn>>,
 }
 
 /// A turn at the database; the next request gets it when this is dropped.
@@ -105,8 +101,8 @@ impl Turns {
         })
     }
 
-    /// A turn, at once if one is free and nobody waits; otherwise when the
-    /// clock's order gives it one, if that is within the clock's wait.
+    /// A turn, at once if one is free and nobody waits; otherwise when its
+    /// order gives it one, if that is within the clock's wait.
     /// `Err(waited)` when it is not: the request must not run.
     pub async fn take(self: &Arc<Self>) -> Result<Turn, Duration> {
         let queued_at = Instant::now();
@@ -118,7 +114,7 @@ impl Turns {
             }
             queue.forget_given_up();
             let (given, turn) = oneshot::channel();
-            queue.waiting.push_back((queued_at, given));
+            queue.waiting.push_back(given);
             (turn, self.clock.turn_by(queued_at))
         };
         match tokio::time::timeout_at(turn_by.into(), given).await {
@@ -141,21 +137,17 @@ impl Turns {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hands a turn given back to the request the clock's order picks, or
-    /// keeps it free if nobody waits.
+    /// Hands a turn given back to the longest waiting, or the newest while
+    /// the database is behind; keeps it free if nobody waits.
     fn give_back(self: &Arc<Self>) {
+        let newest_first = self.clock.behind(Instant::now());
         let mut queue = self.lock();
-        queue.forget_given_up();
-        let newest_first = queue
-            .waiting
-            .front()
-            .is_some_and(|(oldest, _)| self.clock.newest_first(*oldest, Instant::now()));
         loop {
             let next = match newest_first {
                 true => queue.waiting.pop_back(),
                 false => queue.waiting.pop_front(),
             };
-            let Some((_, next)) = next else {
+            let Some(next) = next else {
                 queue.free += 1;
                 return;
             };
@@ -172,7 +164,7 @@ impl Turns {
 impl Queue {
     /// The oldest waiting have mostly given up: their places go.
     fn forget_given_up(&mut self) {
-        while self.waiting.front().is_some_and(|(_, w)| w.is_closed()) {
+        while self.waiting.front().is_some_and(|w| w.is_closed()) {
             self.waiting.pop_front();
         }
     }
@@ -239,18 +231,11 @@ mod tests {
 
     #[tokio::test]
     async fn turns_go_to_the_oldest_while_the_database_keeps_up_and_to_the_newest_when_behind() {
-        let clock = Arc::new(TurnClock::new(Duration::from_secs(60)));
-        let now = Duration::ZERO;
-        assert_eq!(order(clock.clone(), now).await, [0, 1, 2], "oldest first");
-        clock.refused();
-        assert_eq!(order(clock, now).await, [2, 1, 0], "behind: newest first");
-    }
-
-    #[tokio::test]
-    async fn turns_go_to_the_newest_once_the_oldest_waited_a_tenth_of_the_wait() {
-        let clock = Arc::new(TurnClock::new(Duration::from_millis(500)));
+        let clock = Arc::new(TurnClock::new(Duration::from_secs(2)));
         let later = Duration::from_millis(80);
-        assert_eq!(order(clock, later).await, [2, 1, 0], "newest first");
+        assert_eq!(order(clock.clone(), later).await, [0, 1, 2], "oldest first");
+        clock.refused();
+        assert_eq!(order(clock, later).await, [2, 1, 0], "behind: newest first");
     }
 
     #[tokio::test]

@@ -49,7 +49,7 @@ on_both_backends! {
         standing_queue(backend).await
     }
 
-    async fn once_the_oldest_has_waited_a_tenth_of_the_wait_the_newest_go_first(backend: Backend) {
+    async fn after_a_refusal_the_newest_go_first(backend: Backend) {
         newest_first(backend).await
     }
 
@@ -98,30 +98,51 @@ on_both_backends! {
     }
 }
 
-/// Requests waiting behind a lock, the oldest longer than a tenth of the
-/// wait when it is released, are served newest first (README, "Timeouts and
-/// limits"): which is served first shows in the Ids the creates get.
+/// Once a request has given up, requests waiting behind a lock are served
+/// newest first when it is released (README, "Timeouts and limits"); which
+/// is served first shows in the Ids the creates get.
 async fn newest_first(backend: Backend) {
     let max_wait = Duration::from_secs(3);
-    let (app, lock) = behind_a_lock(&backend, max_wait).await;
-    // One create every 5 ms: SQLite's writer takes the first (and waits for
-    // the lock with it), PostgreSQL's 4 turns go to the first 4; the others
-    // wait. More than SQLite's group of 64, so that it takes two groups.
-    let sent = 70u32;
-    let creates = join_all((0..sent).map(|n| {
-        let app = &app;
+    let app = spawn_with(&backend, |s| {
+        s.pool.max_size = 2;
+        s.pool.max_wait = max_wait;
+        // Longer than the test: what holds the lock's first requests up is
+        // the lock.
+        s.pool.statement_timeout = Duration::from_secs(20);
+    })
+    .await;
+    let app = std::sync::Arc::new(app);
+    let lock = app.database.hold_write_lock();
+    // SQLite's writer takes the first create (and waits for the lock with
+    // it), PostgreSQL's 4 turns go to the first 4; the fifth waits the
+    // whole wait and is refused: the database is behind.
+    let ahead: Vec<_> = (0..5)
+        .map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20) * n).await;
+                create(&app, &relation(1000, "FACEBOOK", &format!("ahead-{n}"))).await
+            })
+        })
+        .collect();
+    let mut ahead = ahead.into_iter();
+    let first_four: Vec<_> = ahead.by_ref().take(4).collect();
+    let refused = ahead.next().unwrap().await.unwrap();
+    assert_eq!(refused.0, 503, "{refused:?}");
+    // Eight creates, each waiting a tenth of the wait (300 ms), all in the
+    // queue when the lock goes.
+    let waiting = join_all((0..8u32).map(|n| {
+        let app = &*app;
         async move {
-            tokio::time::sleep(Duration::from_millis(5) * n).await;
-            create(app, &relation(1000, "FACEBOOK", &format!("n-{n}"))).await
+            tokio::time::sleep(Duration::from_millis(10) * n).await;
+            create(app, &relation(1000, "FACEBOOK", &format!("w-{n}"))).await
         }
     }));
     let release = async {
-        // The last has come; the oldest waiting have waited more than a
-        // tenth of the wait.
-        tokio::time::sleep(Duration::from_millis(5 * sent as u64 + 300)).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
         drop(lock);
     };
-    let (answers, ()) = tokio::join!(creates, release);
+    let (answers, ()) = tokio::join!(waiting, release);
     let ids: Vec<i64> = answers
         .iter()
         .map(|(status, _, body, _)| {
@@ -129,9 +150,10 @@ async fn newest_first(backend: Backend) {
             id_in(body).expect("an Id")
         })
         .collect();
-    // Sent 6th, it waited (on both backends), and was served after the
-    // last, which came into a queue whose oldest had waited long.
-    assert!(ids[5] > ids[69], "oldest first: {ids:?}");
+    assert!(ids[0] > ids[7], "the oldest was served first: {ids:?}");
+    for ahead in first_four {
+        ahead.await.unwrap();
+    }
 }
 
 /// Once a request has given up waiting, a request joining the queue waits a
