@@ -334,6 +334,7 @@ async fn answer(
         panic!("X-Test-Panic: answering");
     }
     let Some(_slot) = state.at_database.take() else {
+        state.database.refused_as_busy();
         return Err(Refusal::of(version, operation, Fault::busy()));
     };
     let run = operation.run(&context, &envelope.operation);

@@ -487,6 +487,16 @@ impl Database {
         }
     }
 
+    /// A request was refused as busy before it came to the database (too
+    /// many requests at it): requests waiting for turns then wait a tenth
+    /// as long and the newest go first, as after one gave up waiting (see
+    /// `turns`). Without it, a count bound that refuses the excess at once
+    /// keeps the queue just short enough for its requests to be served
+    /// within the whole wait, every one of them late.
+    pub fn refused_as_busy(&self) {
+        self.turns.refused();
+    }
+
     /// A turn at the database for work on a blocking thread, awaited: a
     /// request waiting for one costs a task, not a thread. Busy if it does
     /// not come within the wait `turns` allows. (The request's deadline

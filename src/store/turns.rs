@@ -127,6 +127,12 @@ impl Turns {
         }
     }
 
+    /// A request was refused as busy elsewhere (too many at the database):
+    /// the database is behind as much as when one gives up waiting.
+    pub fn refused(&self) {
+        self.clock.refused();
+    }
+
     fn turn(self: &Arc<Self>) -> Turn {
         Turn {
             turns: Some(self.clone()),
