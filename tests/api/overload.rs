@@ -53,6 +53,10 @@ on_both_backends! {
         newest_first(backend).await
     }
 
+    async fn after_a_refusal_by_the_count_bound_the_newest_go_first(backend: Backend) {
+        newest_first_after_the_count_bound(backend).await
+    }
+
     async fn a_request_whose_turn_does_not_come_in_time_is_told_to_come_back(backend: Backend) {
         let max_wait = Duration::from_millis(300);
         let (app, lock) = behind_a_lock(&backend, max_wait).await;
@@ -154,6 +158,52 @@ async fn newest_first(backend: Backend) {
     for ahead in first_four {
         ahead.await.unwrap();
     }
+}
+
+/// A request refused by `--max-database-requests` makes the database behind
+/// as one that gave up waiting does: the requests waiting behind a lock are
+/// then served newest first when it goes, which their Ids show.
+async fn newest_first_after_the_count_bound(backend: Backend) {
+    let app = spawn_with(&backend, |s| {
+        s.max_database_requests = 12;
+        s.pool.max_size = 2;
+        // Longer than the test: nobody gives up waiting.
+        s.pool.max_wait = Duration::from_secs(10);
+        s.pool.statement_timeout = Duration::from_secs(20);
+    })
+    .await;
+    let lock = app.database.hold_write_lock();
+    // SQLite's writer takes the first and PostgreSQL's 4 turns the first 4;
+    // the others wait for a turn, in the order they are sent.
+    let at_the_database = join_all((0..12u32).map(|n| {
+        let app = &app;
+        async move {
+            tokio::time::sleep(Duration::from_millis(20) * n).await;
+            create(app, &relation(1000, "FACEBOOK", &format!("c-{n}"))).await
+        }
+    }));
+    let refused_then_released = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let refused = create(&app, &relation(1000, "FACEBOOK", "thirteenth")).await;
+        drop(lock);
+        refused
+    };
+    let (answers, refused) = tokio::join!(at_the_database, refused_then_released);
+    assert_eq!(refused.0, 503, "{refused:?}");
+    assert!(
+        refused.3 < Duration::from_secs(1),
+        "refused after {:?}",
+        refused.3
+    );
+    let ids: Vec<i64> = answers
+        .iter()
+        .map(|(status, _, body, _)| {
+            assert_eq!(*status, 200, "{body}");
+            id_in(body).expect("an Id")
+        })
+        .collect();
+    // The fifth waited on both backends, and was served after the last.
+    assert!(ids[4] > ids[11], "the oldest was served first: {ids:?}");
 }
 
 /// Once a request has given up waiting, a request joining the queue waits a
