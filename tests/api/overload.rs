@@ -147,13 +147,7 @@ async fn newest_first(backend: Backend) {
         drop(lock);
     };
     let (answers, ()) = tokio::join!(waiting, release);
-    let ids: Vec<i64> = answers
-        .iter()
-        .map(|(status, _, body, _)| {
-            assert_eq!(*status, 200, "{body}");
-            id_in(body).expect("an Id")
-        })
-        .collect();
+    let ids = served_ids(&answers);
     assert!(ids[0] > ids[7], "the oldest was served first: {ids:?}");
     for ahead in first_four {
         ahead.await.unwrap();
@@ -195,13 +189,7 @@ async fn newest_first_after_the_count_bound(backend: Backend) {
         "refused after {:?}",
         refused.3
     );
-    let ids: Vec<i64> = answers
-        .iter()
-        .map(|(status, _, body, _)| {
-            assert_eq!(*status, 200, "{body}");
-            id_in(body).expect("an Id")
-        })
-        .collect();
+    let ids = served_ids(&answers);
     // The fifth waited on both backends, and was served after the last.
     assert!(ids[4] > ids[11], "the oldest was served first: {ids:?}");
 }
@@ -273,6 +261,17 @@ async fn behind_a_lock(
     .await;
     let lock = app.database.hold_write_lock();
     (app, lock)
+}
+
+/// The Ids of creates that must all have been served, in the order sent.
+fn served_ids(answers: &[(u16, Option<String>, String, Duration)]) -> Vec<i64> {
+    answers
+        .iter()
+        .map(|(status, _, body, _)| {
+            assert_eq!(*status, 200, "{body}");
+            id_in(body).expect("an Id")
+        })
+        .collect()
 }
 
 /// A create as the bus sends it: its status, `Retry-After`, body, and how
