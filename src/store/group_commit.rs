@@ -58,7 +58,7 @@ struct Write<F, T, E> {
     work: F,
     reply: Reply<T, E>,
     deadline: Instant,
-    turn: Arc<Queued>,
+    queued: Arc<Queued>,
 }
 
 /// Whether a write is still queued. It belongs to the writer once it takes
@@ -72,6 +72,10 @@ impl Queued {
     /// did.
     fn settle(&self) -> bool {
         self.0.swap(false, Ordering::AcqRel)
+    }
+
+    fn is_queued(&self) -> bool {
+        self.0.load(Ordering::Acquire)
     }
 }
 
@@ -107,11 +111,11 @@ where
     }
 
     fn take(&self) -> bool {
-        self.turn.settle()
+        self.queued.settle()
     }
 
     fn given_up(&self) -> bool {
-        !self.turn.0.load(Ordering::Acquire)
+        !self.queued.is_queued()
     }
 }
 
@@ -167,12 +171,12 @@ impl Writer {
         let queued_at = Instant::now();
         let turn_by = self.clock.turn_by(queued_at);
         let (reply, mut answer) = oneshot::channel();
-        let turn = Arc::new(Queued(AtomicBool::new(true)));
+        let queued = Arc::new(Queued(AtomicBool::new(true)));
         let job: Box<dyn Job> = Box::new(Write {
             work,
             reply,
             deadline,
-            turn: turn.clone(),
+            queued: queued.clone(),
         });
         self.jobs
             .send(job)
@@ -180,7 +184,7 @@ impl Writer {
         match tokio::time::timeout_at(turn_by.into(), &mut answer).await {
             Ok(Ok(answered)) => return answered,
             Ok(Err(_)) => return Err(InternalError::new("the write panicked")),
-            Err(_) if turn.settle() => {
+            Err(_) if queued.settle() => {
                 self.clock.refused();
                 return Err(InternalError::busy(queued_at.elapsed()));
             }

@@ -106,7 +106,9 @@ impl Turns {
     /// `Err(waited)` when it is not: the request must not run.
     pub async fn take(self: &Arc<Self>) -> Result<Turn, Duration> {
         let queued_at = Instant::now();
-        let (given, turn_by) = {
+        // Read before the queue's lock: the clock's is never taken under it.
+        let turn_by = self.clock.turn_by(queued_at);
+        let given = {
             let mut queue = self.lock();
             if queue.free > 0 && queue.waiting.is_empty() {
                 queue.free -= 1;
@@ -115,11 +117,12 @@ impl Turns {
             queue.forget_given_up();
             let (given, turn) = oneshot::channel();
             queue.waiting.push_back(given);
-            (turn, self.clock.turn_by(queued_at))
+            turn
         };
         match tokio::time::timeout_at(turn_by.into(), given).await {
             Ok(Ok(turn)) => Ok(turn),
-            // Dropped without a turn: only when the turns are.
+            // `give_back` sends to every sender it takes, so a sender is
+            // never dropped unsent; were it, the request had no turn.
             Ok(Err(_)) | Err(_) => {
                 self.clock.refused();
                 Err(queued_at.elapsed())
@@ -203,6 +206,16 @@ mod tests {
         );
     }
 
+    /// Until `count` requests wait in `turns`; a test failure after 5 s.
+    async fn queued(turns: &Turns, count: usize) {
+        let waited = tokio::time::timeout(Duration::from_secs(5), async {
+            while turns.lock().waiting.len() < count {
+                tokio::task::yield_now().await;
+            }
+        });
+        waited.await.expect("the requests queue for the turn");
+    }
+
     /// Three requests wait for the one turn, given back `after` they came;
     /// the order they get it in.
     async fn order(clock: Arc<TurnClock>, after: Duration) -> Vec<usize> {
@@ -218,9 +231,7 @@ mod tests {
                 drop(turn);
             }));
             // Each is in the queue before the next comes.
-            while turns.lock().waiting.len() <= n {
-                tokio::task::yield_now().await;
-            }
+            queued(&turns, n + 1).await;
         }
         tokio::time::sleep(after).await;
         drop(held);
@@ -254,16 +265,11 @@ mod tests {
             let turns = turns.clone();
             tokio::spawn(async move { turns.take().await.map(drop) })
         };
-        let waiting = |turns: &Turns| turns.lock().waiting.len();
         let live = queue(&turns);
-        while waiting(&turns) < 1 {
-            tokio::task::yield_now().await;
-        }
+        queued(&turns, 1).await;
         // The newest, first in line while the database is behind, gives up.
         let gave_up = queue(&turns);
-        while waiting(&turns) < 2 {
-            tokio::task::yield_now().await;
-        }
+        queued(&turns, 2).await;
         gave_up.abort();
         assert!(gave_up.await.unwrap_err().is_cancelled());
         drop(held);

@@ -13,8 +13,10 @@ on_both_backends! {
         let app = spawn_with(&backend, |s| {
             s.max_database_requests = 2;
             s.pool.statement_timeout = Duration::from_secs(2);
-            // Longer than the lock is held: the count is what refuses here.
-            s.pool.max_wait = Duration::from_secs(10);
+            // The count is what refuses here. Its refusals make the database
+            // behind, so a create queued after one waits a tenth of this:
+            // still longer than the statement timeout.
+            s.pool.max_wait = Duration::from_secs(30);
         })
         .await;
         let lock = app.database.hold_write_lock();
