@@ -144,8 +144,10 @@ async fn newest_first(backend: Backend) {
             create(app, &relation(1000, "FACEBOOK", &format!("w-{n}"))).await
         }
     }));
+    // After the last has come (at 70 ms, more under a loaded machine's
+    // scheduling), before the first gives up (at 300 ms).
     let release = async {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         drop(lock);
     };
     let (answers, ()) = tokio::join!(waiting, release);
