@@ -167,13 +167,32 @@ struct Tally {
     /// Answers refused as busy (503): an error in the table's runs, told
     /// apart when `drive` overloads the server on purpose.
     busy: u64,
+    /// Requests not sent because the server had said when to come back
+    /// (`Retry-After`) and that was not yet (`drive ... backoff`).
+    held_back: u64,
     errors: u64,
     /// The first answer that was not a 200, to show.
     first_error: Option<String>,
 }
 
-/// Reads one HTTP/1.1 answer; its status, and its body if it is not 200.
-async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<(u16, Vec<u8>)> {
+/// One HTTP/1.1 answer: its status, when to come back if it says, and its
+/// body if it is not a 200.
+struct Answer {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Vec<u8>,
+}
+
+/// The value of a header of an answer's head, if it has it.
+fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines().find_map(|line| {
+        let (named, value) = line.split_once(':')?;
+        named.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+/// Reads one HTTP/1.1 answer.
+async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Answer> {
     buf.clear();
     let head_end = loop {
         if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -192,14 +211,13 @@ async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resu
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
-    let length: usize = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
+    let length: usize = header(head, "content-length")
+        .and_then(|v| v.parse().ok())
         .ok_or_else(|| std::io::Error::other("no Content-Length"))?;
+    // Seconds (RFC 9110, 10.2.3); the service sends no dates.
+    let retry_after = header(head, "retry-after")
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs);
     while buf.len() < head_end + length {
         let mut chunk = [0u8; 16 * 1024];
         let n = stream.read(&mut chunk).await?;
@@ -213,19 +231,28 @@ async fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resu
     } else {
         buf[head_end..head_end + length].to_vec()
     };
-    Ok((status, body))
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
 }
 
 /// Drives one connection until `stop`: as fast as answers come, or, with
 /// a schedule (first due time, interval), one request per interval with
-/// its latency counted from when it was due.
+/// its latency counted from when it was due. With `backoff`, as a client
+/// that honours `Retry-After`: after a busy answer that has one, the
+/// connection sends nothing until then, and the requests due meanwhile are
+/// not sent (held back).
 async fn drive(
     address: SocketAddr,
     mut requests: Requests,
     stop: Instant,
     schedule: Option<(Instant, Duration)>,
+    backoff: bool,
 ) -> Tally {
     let mut tally = Tally::default();
+    let mut back_at: Option<Instant> = None;
     let mut stream: Option<TcpStream> = None;
     let mut buf = Vec::with_capacity(16 * 1024);
     let mut n: u32 = 0;
@@ -242,11 +269,20 @@ async fn drive(
                 if due >= stop {
                     break;
                 }
+                if back_at.is_some_and(|at| due < at) {
+                    tally.held_back += 1;
+                    continue;
+                }
                 let free = Instant::now();
                 tokio::time::sleep_until(due.into()).await;
                 (due, if free < due { Instant::now() } else { due })
             }
-            None => (Instant::now(), Instant::now()),
+            None => {
+                if let Some(at) = back_at.take() {
+                    tokio::time::sleep_until(at.min(stop).into()).await;
+                }
+                (Instant::now(), Instant::now())
+            }
         };
         if due >= stop {
             break;
@@ -272,15 +308,22 @@ async fn drive(
             Err(e) => Err(e),
         };
         match answered {
-            Ok((200, _)) => {
+            Ok(Answer { status: 200, .. }) => {
                 let took = counted_from.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
                 tally.latencies.push(took);
             }
-            Ok((503, _)) => {
+            Ok(Answer {
+                status: 503,
+                retry_after,
+                ..
+            }) => {
                 tally.busy += 1;
                 tally.first_error.get_or_insert_with(|| "503: busy".into());
+                if backoff {
+                    back_at = retry_after.map(|after| Instant::now() + after);
+                }
             }
-            Ok((status, body)) => {
+            Ok(Answer { status, body, .. }) => {
                 tally.errors += 1;
                 tally.first_error.get_or_insert_with(|| {
                     format!(
@@ -310,6 +353,8 @@ struct Run {
     p999: Duration,
     /// Answers refused as busy (503), per second.
     busy_rate: f64,
+    /// Requests held back for `Retry-After`, per second.
+    held_back_rate: f64,
     /// Every answer other than 200, busy ones included.
     errors: u64,
     first_error: Option<String>,
@@ -336,6 +381,7 @@ fn run(
     connections: usize,
     seconds: f64,
     rate: Option<f64>,
+    backoff: bool,
 ) -> Run {
     target.reset_peak_rss();
     let cpu_before = target.cpu_time();
@@ -363,6 +409,7 @@ fn run(
                 requests,
                 stop,
                 schedule,
+                backoff,
             )));
         }
         let mut tallies = Vec::with_capacity(connections);
@@ -389,6 +436,7 @@ fn run(
         p99: percentile(&latencies, 0.99),
         p999: percentile(&latencies, 0.999),
         busy_rate: tallies.iter().map(|t| t.busy).sum::<u64>() as f64 / elapsed,
+        held_back_rate: tallies.iter().map(|t| t.held_back).sum::<u64>() as f64 / elapsed,
         errors: tallies.iter().map(|t| t.errors + t.busy).sum(),
         first_error: tallies.iter().find_map(|t| t.first_error.clone()),
         peak_rss_kib: target.peak_rss_kib(),
@@ -527,8 +575,11 @@ fn ceiling(body: &[u8], work: &Path) -> Target {
 /// server that is already running (seeded as `main` seeds it), printed.
 fn drive_one(args: &[String]) {
     let [address, workload, connections, seconds, rest @ ..] = args else {
-        panic!("drive ADDRESS get|create|mix|find CONNECTIONS SECONDS [RATE]");
+        panic!("drive ADDRESS get|create|mix|find CONNECTIONS SECONDS [RATE] [backoff]");
     };
+    // `backoff`: the clients honour `Retry-After` (see `drive`).
+    let backoff = rest.last().is_some_and(|r| r == "backoff");
+    let rate = rest.first().filter(|r| *r != "backoff");
     let workload = match workload.as_str() {
         "get" => Workload::Get,
         "create" => Workload::Create,
@@ -548,16 +599,18 @@ fn drive_one(args: &[String]) {
         &label,
         connections.parse().expect("CONNECTIONS"),
         seconds.parse().expect("SECONDS"),
-        rest.first().map(|r| r.parse().expect("RATE")),
+        rate.map(|r| r.parse().expect("RATE")),
+        backoff,
     );
     println!(
-        "{}: served {:.0}/s, p50 {}, p99 {}, p99.9 {}; busy (503) {:.0}/s; errors {} {}",
+        "{}: served {:.0}/s, p50 {}, p99 {}, p99.9 {}; busy (503) {:.0}/s; held back {:.0}/s; errors {} {}",
         workload.name(),
         outcome.rate,
         ms(outcome.p50),
         ms(outcome.p99),
         ms(outcome.p999),
         outcome.busy_rate,
+        outcome.held_back_rate,
         outcome.errors,
         outcome.first_error.unwrap_or_default()
     );
@@ -821,6 +874,7 @@ fn median(runs: Vec<Run>) -> Run {
         p99: middle(runs.iter().map(|r| r.p99).collect()),
         p999: middle(runs.iter().map(|r| r.p999).collect()),
         busy_rate: middle(runs.iter().map(|r| r.busy_rate).collect()),
+        held_back_rate: middle(runs.iter().map(|r| r.held_back_rate).collect()),
         errors: runs.iter().map(|r| r.errors).sum(),
         peak_rss_kib: runs.iter().filter_map(|r| r.peak_rss_kib).max(),
         cpu_per_answer_us: runs
@@ -854,6 +908,7 @@ fn cell(
             connections,
             seconds,
             None,
+            false,
         );
         let rate = max.rate * FIXED_SHARE;
         maxima.push(max);
@@ -864,6 +919,7 @@ fn cell(
             connections,
             seconds,
             Some(rate),
+            false,
         ));
     }
     let (max, fixed) = (median(maxima), median(fixed_runs));
@@ -911,7 +967,7 @@ fn scale(backend: &Backend, options: &Options, work: &Path) -> Vec<String> {
             let started = Instant::now();
             database.seed_relations(100_000, last);
             let seeding = started.elapsed();
-            run(&target, Workload::Get, "warm", 8, 1.0, None);
+            run(&target, Workload::Get, "warm", 8, 1.0, None, false);
             (target, database, seeding)
         })
         .collect();
@@ -926,7 +982,15 @@ fn scale(backend: &Backend, options: &Options, work: &Path) -> Vec<String> {
                 for i in rotated(2, round) {
                     let label = format!("scale-{}-{round}", sizes[i].0);
                     let target = &databases[i].0;
-                    runs[i].push(run(target, workload, &label, 64, options.seconds, rates[i]));
+                    runs[i].push(run(
+                        target,
+                        workload,
+                        &label,
+                        64,
+                        options.seconds,
+                        rates[i],
+                        false,
+                    ));
                 }
             }
             runs.map(median)
@@ -1120,7 +1184,7 @@ fn main() {
             "{get_answer}"
         );
         // Warm up: caches, pools, statements.
-        run(&target, Workload::Get, "warm", 8, 1.0, None);
+        run(&target, Workload::Get, "warm", 8, 1.0, None, false);
 
         // The ceiling, once, with the first backend's Get answer.
         if ceiling_rate.is_none() {
@@ -1170,8 +1234,16 @@ fn main() {
                 let (log, without) = variants[i];
                 drop(target.take());
                 let server = serve(&backend.url(), log, without, work.path());
-                run(&server, Workload::Get, "warm", 8, 1.0, None);
-                rates[i].push(run(&server, Workload::Get, "switches", 64, seconds, None));
+                run(&server, Workload::Get, "warm", 8, 1.0, None, false);
+                rates[i].push(run(
+                    &server,
+                    Workload::Get,
+                    "switches",
+                    64,
+                    seconds,
+                    None,
+                    false,
+                ));
                 target = Some(server);
             }
         }
