@@ -64,10 +64,11 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// The service is busy: the request did not run; retry in a second.
-    pub fn busy() -> Self {
+    /// The service is busy: the request did not run; retry after
+    /// `come_back_after` (whole seconds, at least one).
+    pub fn busy(come_back_after: std::time::Duration) -> Self {
         Self::Busy {
-            retry_after_secs: 1,
+            retry_after_secs: come_back_after.as_secs().max(1),
         }
     }
 

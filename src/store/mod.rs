@@ -414,7 +414,10 @@ impl Database {
                 )
             }
         };
-        let turn_clock = Arc::new(turns::TurnClock::new(options.max_wait));
+        let turn_clock = Arc::new(turns::TurnClock::new(
+            options.max_wait,
+            crate::vocabulary::COME_BACK_AFTER,
+        ));
         let writer = match &pools {
             Pools::Sqlite(pool) if with_writer => {
                 let pool = pool.clone();

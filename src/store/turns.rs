@@ -5,7 +5,9 @@
 //! `--max-database-wait-ms`, and turns go to the longest waiting: a burst,
 //! or a stall, drains in the order it came. Once a request has had to give
 //! up (the database is given more work than it can do), and until no
-//! request has for that long again, the database is *behind*: a request
+//! request has for a whole wait after the refused were told to come back
+//! (`Retry-After`: clients that honour it come back together then, and find
+//! the database still behind), the database is *behind*: a request
 //! waits a tenth as long, since a longer wait would only make every served
 //! request slower by as much; and turns go to the newest, which has the
 //! most of its client's patience left, while the oldest are about to be
@@ -31,25 +33,31 @@ const BEHIND_SHARE: u32 = 10;
 /// who goes first.
 pub(super) struct TurnClock {
     max_wait: Duration,
+    /// How long the database is behind after a refusal: until the refused
+    /// come back, and a whole wait more.
+    behind_for: Duration,
     /// When a request last gave up waiting for its turn.
     refused_at: Mutex<Option<Instant>>,
 }
 
 impl TurnClock {
-    pub fn new(max_wait: Duration) -> Self {
+    /// `come_back_after`: when a refused request is told to come back.
+    pub fn new(max_wait: Duration, come_back_after: Duration) -> Self {
         Self {
             max_wait,
+            behind_for: come_back_after + max_wait,
             refused_at: Mutex::new(None),
         }
     }
 
-    /// Whether a request gave up waiting within the last whole wait.
+    /// Whether a request gave up waiting, or was refused, less than
+    /// `behind_for` ago.
     pub fn behind(&self, now: Instant) -> bool {
         let refused_at = *self
             .refused_at
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        refused_at.is_some_and(|at| now.saturating_duration_since(at) < self.max_wait)
+        refused_at.is_some_and(|at| now.saturating_duration_since(at) < self.behind_for)
     }
 
     /// When a request joining the queue now stops waiting.
@@ -192,17 +200,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_request_waits_a_tenth_for_a_whole_wait_after_one_gave_up() {
+    fn a_request_waits_a_tenth_until_the_refused_come_back_and_a_whole_wait_more() {
         let wait = Duration::from_millis(40);
-        let clock = TurnClock::new(wait);
+        let come_back_after = Duration::from_millis(200);
+        let clock = TurnClock::new(wait, come_back_after);
         let within = |clock: &TurnClock| clock.turn_by(Instant::now()) - Instant::now();
         assert!(within(&clock) > wait / 2, "nobody refused: the whole wait");
         clock.refused();
         assert!(within(&clock) <= wait / 10, "one refused: a tenth");
-        std::thread::sleep(wait + Duration::from_millis(10));
+        // Later than a whole wait, before the refused come back.
+        std::thread::sleep(wait * 2);
+        assert!(within(&clock) <= wait / 10, "still a tenth");
+        std::thread::sleep(come_back_after);
         assert!(
             within(&clock) > wait / 2,
-            "nobody refused for a whole wait: the whole wait again"
+            "nobody refused for a whole wait after the refused came back: the whole wait again"
         );
     }
 
@@ -248,7 +260,10 @@ mod tests {
 
     #[tokio::test]
     async fn turns_go_to_the_oldest_while_the_database_keeps_up_and_to_the_newest_when_behind() {
-        let clock = Arc::new(TurnClock::new(Duration::from_secs(2)));
+        let clock = Arc::new(TurnClock::new(
+            Duration::from_secs(2),
+            Duration::from_secs(1),
+        ));
         let later = Duration::from_millis(80);
         assert_eq!(order(clock.clone(), later).await, [0, 1, 2], "oldest first");
         clock.refused();
@@ -257,7 +272,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_that_gave_up_is_passed_over_and_its_turn_is_not_lost() {
-        let clock = Arc::new(TurnClock::new(Duration::from_secs(60)));
+        let clock = Arc::new(TurnClock::new(
+            Duration::from_secs(60),
+            Duration::from_secs(1),
+        ));
         clock.refused();
         let turns = Turns::new(1, clock);
         let held = turns.take().await.expect("a free turn");

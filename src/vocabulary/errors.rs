@@ -9,6 +9,12 @@ use super::{CanonicalReference, RegisterCode, Validity};
 /// The longest e-mail address (RFC 5321's path limit less its brackets).
 pub const EMAIL_MAX_CHARS: usize = 254;
 
+/// When a request refused as busy is told to come back (`Retry-After`,
+/// whole seconds). Clients that honour it come back together then, so the
+/// database counts as behind at least that long (`store`'s turns; README,
+/// "Timeouts and limits").
+pub const COME_BACK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A failure the store or the machine had, not the client. Its text goes to
 /// the log only, never to a client.
 #[derive(Debug)]

@@ -14,6 +14,8 @@ pub use caller::{Caller, Role};
 pub use codes::{CanonicalReference, CodeParseError, RegisterCode};
 pub(crate) use enums::text_enum;
 pub use enums::{ReferenceType, TitleMode, Validity};
-pub use errors::{EMAIL_MAX_CHARS, FieldError, FieldErrors, InternalError, Invalid};
+pub use errors::{
+    COME_BACK_AFTER, EMAIL_MAX_CHARS, FieldError, FieldErrors, InternalError, Invalid,
+};
 pub use relation_type::{RelationType, RelationTypes, sorted_by_code};
 pub use timestamp::UtcText;

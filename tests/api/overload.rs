@@ -59,6 +59,10 @@ on_both_backends! {
         newest_first_after_the_count_bound(backend).await
     }
 
+    async fn a_request_coming_back_when_told_still_waits_a_tenth(backend: Backend) {
+        coming_back(backend).await
+    }
+
     async fn a_request_whose_turn_does_not_come_in_time_is_told_to_come_back(backend: Backend) {
         let max_wait = Duration::from_millis(300);
         let (app, lock) = behind_a_lock(&backend, max_wait).await;
@@ -204,6 +208,53 @@ async fn newest_first_after_the_count_bound(backend: Backend) {
     let ids = served_ids(&answers);
     // The fifth waited on both backends, and was served after the last.
     assert!(ids[4] > ids[11], "the oldest was served first: {ids:?}");
+}
+
+/// The database stays behind until the refused come back (`Retry-After`)
+/// and a whole wait more (README, "Timeouts and limits"): clients that
+/// honour it come back together, and find their wait still a tenth.
+async fn coming_back(backend: Backend) {
+    let max_wait = Duration::from_millis(500);
+    let app = spawn_with(&backend, |s| {
+        s.pool.max_size = 2;
+        s.pool.max_wait = max_wait;
+        // Longer than the test: the first creates wait for the lock.
+        s.pool.statement_timeout = Duration::from_secs(20);
+    })
+    .await;
+    let app = std::sync::Arc::new(app);
+    let lock = app.database.hold_write_lock();
+    // SQLite's writer takes the first, PostgreSQL's 4 turns the first 4;
+    // the fifth (and on SQLite the three before it) waits the whole wait.
+    let ahead: Vec<_> = (0..5)
+        .map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20) * n).await;
+                create(&app, &relation(1000, "FACEBOOK", &format!("ahead-{n}"))).await
+            })
+        })
+        .collect();
+    let mut ahead = ahead.into_iter();
+    let first_four: Vec<_> = ahead.by_ref().take(4).collect();
+    let refused = ahead.next().unwrap().await.unwrap();
+    assert_eq!(refused.0, 503, "{refused:?}");
+    assert!(refused.3 >= max_wait, "{refused:?}");
+    let come_back_after: u64 = refused.1.as_deref().unwrap().parse().unwrap();
+    // Past the whole wait since the refusal, before the refused come back
+    // and a whole wait more.
+    tokio::time::sleep(max_wait + Duration::from_secs(come_back_after) / 3).await;
+    let back = create(&app, &relation(1000, "FACEBOOK", "back")).await;
+    assert_eq!(back.0, 503, "{back:?}");
+    assert!(
+        back.3 >= max_wait / 10 && back.3 < max_wait / 2,
+        "busy after {:?}, not a tenth of the wait",
+        back.3
+    );
+    drop(lock);
+    for ahead in first_four {
+        ahead.await.unwrap();
+    }
 }
 
 /// Once a request has given up waiting, a request joining the queue waits a
