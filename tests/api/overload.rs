@@ -113,32 +113,12 @@ on_both_backends! {
 /// is served first shows in the Ids the creates get.
 async fn newest_first(backend: Backend) {
     let max_wait = Duration::from_secs(3);
-    let app = spawn_with(&backend, |s| {
-        s.pool.max_size = 2;
-        s.pool.max_wait = max_wait;
-        // Longer than the test: what holds the lock's first requests up is
-        // the lock.
-        s.pool.statement_timeout = Duration::from_secs(20);
-    })
-    .await;
-    let app = std::sync::Arc::new(app);
-    let lock = app.database.hold_write_lock();
-    // SQLite's writer takes the first create (and waits for the lock with
-    // it), PostgreSQL's 4 turns go to the first 4; the fifth waits the
-    // whole wait and is refused: the database is behind.
-    let ahead: Vec<_> = (0..5)
-        .map(|n| {
-            let app = app.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(20) * n).await;
-                create(&app, &relation(1000, "FACEBOOK", &format!("ahead-{n}"))).await
-            })
-        })
-        .collect();
-    let mut ahead = ahead.into_iter();
-    let first_four: Vec<_> = ahead.by_ref().take(4).collect();
-    let refused = ahead.next().unwrap().await.unwrap();
-    assert_eq!(refused.0, 503, "{refused:?}");
+    let Behind {
+        app,
+        lock,
+        first_four,
+        ..
+    } = behind_after_a_refusal(&backend, max_wait).await;
     // PostgreSQL's first four hold their turns; of SQLite's, those the
     // writer did not take have given up too.
     let ahead_now = at_database_now(&app).await;
@@ -215,31 +195,12 @@ async fn newest_first_after_the_count_bound(backend: Backend) {
 /// honour it come back together, and find their wait still a tenth.
 async fn coming_back(backend: Backend) {
     let max_wait = Duration::from_millis(500);
-    let app = spawn_with(&backend, |s| {
-        s.pool.max_size = 2;
-        s.pool.max_wait = max_wait;
-        // Longer than the test: the first creates wait for the lock.
-        s.pool.statement_timeout = Duration::from_secs(20);
-    })
-    .await;
-    let app = std::sync::Arc::new(app);
-    let lock = app.database.hold_write_lock();
-    // SQLite's writer takes the first, PostgreSQL's 4 turns the first 4;
-    // the fifth (and on SQLite the three before it) waits the whole wait.
-    let ahead: Vec<_> = (0..5)
-        .map(|n| {
-            let app = app.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(20) * n).await;
-                create(&app, &relation(1000, "FACEBOOK", &format!("ahead-{n}"))).await
-            })
-        })
-        .collect();
-    let mut ahead = ahead.into_iter();
-    let first_four: Vec<_> = ahead.by_ref().take(4).collect();
-    let refused = ahead.next().unwrap().await.unwrap();
-    assert_eq!(refused.0, 503, "{refused:?}");
-    assert!(refused.3 >= max_wait, "{refused:?}");
+    let Behind {
+        app,
+        lock,
+        first_four,
+        refused,
+    } = behind_after_a_refusal(&backend, max_wait).await;
     let come_back_after: u64 = refused.1.as_deref().unwrap().parse().unwrap();
     // Past the whole wait since the refusal, before the refused come back
     // and a whole wait more.
@@ -254,6 +215,53 @@ async fn coming_back(backend: Backend) {
     drop(lock);
     for ahead in first_four {
         ahead.await.unwrap();
+    }
+}
+
+/// A server behind a lock whose fifth create was refused: the database is
+/// behind.
+struct Behind {
+    app: std::sync::Arc<TestApp>,
+    /// The lock, held until dropped.
+    lock: Box<dyn diesel::connection::SimpleConnection + Send>,
+    /// The creates before the refused one, answered once the lock goes.
+    first_four: Vec<tokio::task::JoinHandle<Created>>,
+    /// The refused create's answer.
+    refused: Created,
+}
+
+/// A server waiting at most `max_wait` for a turn at a pool of 2
+/// connections, whose statements outlast the test (what holds the first
+/// creates up is the lock on the table every create writes); five creates
+/// sent 20 ms apart. SQLite's writer takes the first (and waits for the
+/// lock with it), PostgreSQL's 4 turns go to the first 4; the fifth (and
+/// on SQLite the three before it) waits the whole wait and is refused.
+async fn behind_after_a_refusal(backend: &Backend, max_wait: Duration) -> Behind {
+    let app = spawn_with(backend, |s| {
+        s.pool.max_size = 2;
+        s.pool.max_wait = max_wait;
+        s.pool.statement_timeout = Duration::from_secs(20);
+    })
+    .await;
+    let app = std::sync::Arc::new(app);
+    let lock = app.database.hold_write_lock();
+    let mut ahead: Vec<_> = (0..5)
+        .map(|n| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(20) * n).await;
+                create(&app, &relation(1000, "FACEBOOK", &format!("ahead-{n}"))).await
+            })
+        })
+        .collect();
+    let refused = ahead.pop().unwrap().await.unwrap();
+    assert_eq!(refused.0, 503, "{refused:?}");
+    assert!(refused.3 >= max_wait, "{refused:?}");
+    Behind {
+        app,
+        lock,
+        first_four: ahead,
+        refused,
     }
 }
 
@@ -359,7 +367,7 @@ async fn at_database_now(app: &TestApp) -> i64 {
 }
 
 /// The Ids of creates that must all have been served, in the order sent.
-fn served_ids(answers: &[(u16, Option<String>, String, Duration)]) -> Vec<i64> {
+fn served_ids(answers: &[Created]) -> Vec<i64> {
     answers
         .iter()
         .map(|(status, _, body, _)| {
@@ -369,9 +377,12 @@ fn served_ids(answers: &[(u16, Option<String>, String, Duration)]) -> Vec<i64> {
         .collect()
 }
 
-/// A create as the bus sends it: its status, `Retry-After`, body, and how
-/// long the answer took.
-async fn create(app: &TestApp, r: &NewRelation) -> (u16, Option<String>, String, Duration) {
+/// A create's answer: its status, `Retry-After`, body, and how long it
+/// took.
+type Created = (u16, Option<String>, String, Duration);
+
+/// A create as the bus sends it.
+async fn create(app: &TestApp, r: &NewRelation) -> Created {
     let started = Instant::now();
     let response = app
         .client
