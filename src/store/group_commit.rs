@@ -185,7 +185,7 @@ impl Writer {
             Ok(Ok(answered)) => return answered,
             Ok(Err(_)) => return Err(InternalError::new("the write panicked")),
             Err(_) if queued.settle() => {
-                self.clock.refused();
+                self.clock.refused(queued_at);
                 return Err(InternalError::busy(queued_at.elapsed()));
             }
             // The writer has it: its answer comes.
@@ -203,7 +203,7 @@ impl Writer {
 }
 
 /// Takes the writes queued in groups: the oldest first, or, while the
-/// database is behind, the newest (see `turns`).
+/// database is behind and newest first, the newest (see `turns`).
 fn write_groups(
     queue: Receiver<Box<dyn Job>>,
     clock: &TurnClock,
@@ -222,7 +222,7 @@ fn write_groups(
         // Their requests have been told the database is busy.
         waiting.retain(|job| !job.given_up());
         let size = waiting.len().min(MAX_GROUP);
-        let group: Vec<_> = match clock.behind(Instant::now()) {
+        let group: Vec<_> = match clock.newest_first(Instant::now()) {
             true => waiting.drain(waiting.len() - size..).rev().collect(),
             false => waiting.drain(..size).collect(),
         };

@@ -4,21 +4,34 @@
 //! While the database keeps up, a request waits up to all of
 //! `--max-database-wait-ms`, and turns go to the longest waiting: a burst,
 //! or a stall, drains in the order it came. Once a request has had to give
-//! up (the database is given more work than it can do), and until no
-//! request has for a whole wait after the refused were told to come back
-//! (`Retry-After`: clients that honour it come back together then, and find
-//! the database still behind), the database is *behind*: a request
-//! waits a tenth as long, since a longer wait would only make every served
-//! request slower by as much; and turns go to the newest, which has the
-//! most of its client's patience left, while the oldest are about to be
-//! refused anyway (the adaptive LIFO of Facebook's "Fail at Scale", ACM
-//! Queue 13(8), 2015).
+//! up, or was refused by `--max-database-requests` (the database is given
+//! more work than it can do), the database is *behind*, in two phases, each
+//! as long as it takes the refused to come back (`Retry-After`: clients
+//! that honour it come back together then) and a whole wait more:
+//!
+//! 1. *newest first*: a request waits a tenth as long, since a longer wait
+//!    would only make every served request slower by as much; and turns go
+//!    to the newest, which has the most of its client's patience left,
+//!    while the oldest are about to be refused anyway (the adaptive LIFO of
+//!    Facebook's "Fail at Scale", ACM Queue 13(8), 2015);
+//! 2. *in order*, still with a tenth: if the database is still given more
+//!    than it can do, a request that came in this phase is refused soon,
+//!    and the database is newest first again; if not, the whole wait comes
+//!    back at the end of the phase.
+//!
+//! Refusals of requests that came before the newest-first phase ended do
+//! not start another: newest first, a fixed population of clients that
+//! outnumber the turns and send their next request as soon as they are
+//! answered (refused or not) always has some oldest starving, whose
+//! refusals would keep the database behind for as long as they run (seen:
+//! 64 such clients on PostgreSQL, after one stall longer than the wait,
+//! were refused 500 times a second for as long as they ran; in order, none
+//! of them waits a tenth).
 //!
 //! Not sooner (tried: newest first once the oldest had waited a tenth of
-//! the wait): a fixed population of clients, each sending its next request
-//! when the last is answered, keeps a queue as long as they outnumber the
-//! turns; in the order they came each waits its turn, newest first the
-//! oldest starve and are refused (README, "Timeouts and limits").
+//! the wait): the same population in the order they came each waits its
+//! turn, newest first the oldest starve and are refused (README, "Timeouts
+//! and limits").
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -33,11 +46,18 @@ const BEHIND_SHARE: u32 = 10;
 /// who goes first.
 pub(super) struct TurnClock {
     max_wait: Duration,
-    /// How long the database is behind after a refusal: until the refused
-    /// come back, and a whole wait more.
+    /// How long each phase of being behind lasts: until the refused come
+    /// back, and a whole wait more.
     behind_for: Duration,
-    /// When a request last gave up waiting for its turn.
-    refused_at: Mutex<Option<Instant>>,
+    phases: Mutex<Phases>,
+}
+
+/// When the phases of the last time the database fell behind end: newest
+/// first, then in order, both with a tenth of the wait.
+#[derive(Clone, Copy, Default)]
+struct Phases {
+    newest_first_until: Option<Instant>,
+    short_wait_until: Option<Instant>,
 }
 
 impl TurnClock {
@@ -46,18 +66,26 @@ impl TurnClock {
         Self {
             max_wait,
             behind_for: come_back_after + max_wait,
-            refused_at: Mutex::new(None),
+            phases: Mutex::new(Phases::default()),
         }
     }
 
-    /// Whether a request gave up waiting, or was refused, less than
-    /// `behind_for` ago.
+    fn phases(&self) -> Phases {
+        *self.phases.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether a request joining now waits a tenth of the wait.
     pub fn behind(&self, now: Instant) -> bool {
-        let refused_at = *self
-            .refused_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        refused_at.is_some_and(|at| now.saturating_duration_since(at) < self.behind_for)
+        self.phases()
+            .short_wait_until
+            .is_some_and(|until| now < until)
+    }
+
+    /// Whether turns go to the newest now.
+    pub fn newest_first(&self, now: Instant) -> bool {
+        self.phases()
+            .newest_first_until
+            .is_some_and(|until| now < until)
     }
 
     /// When a request joining the queue now stops waiting.
@@ -68,12 +96,19 @@ impl TurnClock {
         }
     }
 
-    /// A request gave up waiting: it is told the database is busy.
-    pub fn refused(&self) {
-        *self
-            .refused_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    /// A request that asked for its turn at `asked` was refused (it gave
+    /// up waiting, or there were too many at the database): the database
+    /// falls behind, newest first, unless the request asked before the
+    /// last newest-first phase ended. Such a refusal says nothing new: it
+    /// was starved by the order, or the phase it started is on already.
+    pub fn refused(&self, asked: Instant) {
+        let mut phases = self.phases.lock().unwrap_or_else(PoisonError::into_inner);
+        if phases.newest_first_until.is_some_and(|until| asked < until) {
+            return;
+        }
+        let now = Instant::now();
+        phases.newest_first_until = Some(now + self.behind_for);
+        phases.short_wait_until = Some(now + 2 * self.behind_for);
     }
 }
 
@@ -132,7 +167,7 @@ impl Turns {
             // `give_back` sends to every sender it takes, so a sender is
             // never dropped unsent; were it, the request had no turn.
             Ok(Err(_)) | Err(_) => {
-                self.clock.refused();
+                self.clock.refused(queued_at);
                 Err(queued_at.elapsed())
             }
         }
@@ -141,7 +176,7 @@ impl Turns {
     /// A request was refused as busy elsewhere (too many at the database):
     /// the database is behind as much as when one gives up waiting.
     pub fn refused(&self) {
-        self.clock.refused();
+        self.clock.refused(Instant::now());
     }
 
     fn turn(self: &Arc<Self>) -> Turn {
@@ -157,7 +192,7 @@ impl Turns {
     /// Hands a turn given back to the longest waiting, or the newest while
     /// the database is behind; keeps it free if nobody waits.
     fn give_back(self: &Arc<Self>) {
-        let newest_first = self.clock.behind(Instant::now());
+        let newest_first = self.clock.newest_first(Instant::now());
         let mut queue = self.lock();
         loop {
             let next = match newest_first {
@@ -200,22 +235,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_request_waits_a_tenth_until_the_refused_come_back_and_a_whole_wait_more() {
+    fn behind_is_newest_first_then_in_order_each_until_the_refused_come_back_and_a_whole_wait_more()
+    {
         let wait = Duration::from_millis(40);
-        let come_back_after = Duration::from_millis(200);
-        let clock = TurnClock::new(wait, come_back_after);
+        // Each phase: 200 + 40 ms.
+        let clock = TurnClock::new(wait, Duration::from_millis(200));
         let within = |clock: &TurnClock| clock.turn_by(Instant::now()) - Instant::now();
+        let newest_first = |clock: &TurnClock| clock.newest_first(Instant::now());
         assert!(within(&clock) > wait / 2, "nobody refused: the whole wait");
-        clock.refused();
+        assert!(!newest_first(&clock), "nobody refused: in order");
+
+        clock.refused(Instant::now());
+        let asked_early = Instant::now();
         assert!(within(&clock) <= wait / 10, "one refused: a tenth");
-        // Later than a whole wait, before the refused come back.
-        std::thread::sleep(wait * 2);
-        assert!(within(&clock) <= wait / 10, "still a tenth");
-        std::thread::sleep(come_back_after);
+        assert!(newest_first(&clock), "one refused: newest first");
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(
+            newest_first(&clock),
+            "later than a whole wait: still newest first"
+        );
+        // Starved by the order: does not make the phase longer.
+        clock.refused(asked_early);
+
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!newest_first(&clock), "the second phase: in order");
+        assert!(within(&clock) <= wait / 10, "the second phase: a tenth");
+        clock.refused(asked_early);
+        assert!(
+            !newest_first(&clock),
+            "asked before the second phase: nothing new"
+        );
+        clock.refused(Instant::now());
+        assert!(newest_first(&clock), "refused in order: newest first again");
+
+        std::thread::sleep(Duration::from_millis(500));
         assert!(
             within(&clock) > wait / 2,
-            "nobody refused for a whole wait after the refused came back: the whole wait again"
+            "nobody refused for both phases: the whole wait again"
         );
+        assert!(!newest_first(&clock));
     }
 
     /// Until `count` requests wait in `turns`; a test failure after 5 s.
@@ -266,7 +324,7 @@ mod tests {
         ));
         let later = Duration::from_millis(80);
         assert_eq!(order(clock.clone(), later).await, [0, 1, 2], "oldest first");
-        clock.refused();
+        clock.refused(Instant::now());
         assert_eq!(order(clock, later).await, [2, 1, 0], "behind: newest first");
     }
 
@@ -276,7 +334,7 @@ mod tests {
             Duration::from_secs(60),
             Duration::from_secs(1),
         ));
-        clock.refused();
+        clock.refused(Instant::now());
         let turns = Turns::new(1, clock);
         let held = turns.take().await.expect("a free turn");
         let queue = |turns: &Arc<Turns>| {

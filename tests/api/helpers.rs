@@ -171,7 +171,8 @@ impl FreshDatabase {
     pub fn hold_write_lock(&self) -> Box<dyn diesel::connection::SimpleConnection + Send> {
         let mut holder = self.connection();
         let lock = match self.url {
-            DatabaseUrl::Sqlite(_) => "BEGIN IMMEDIATE",
+            // Waiting for the service's writer, if it is writing.
+            DatabaseUrl::Sqlite(_) => "PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE",
             DatabaseUrl::Postgres(_) => {
                 "BEGIN; LOCK TABLE customer_relations IN ACCESS EXCLUSIVE MODE;"
             }
