@@ -238,8 +238,8 @@ mod tests {
     fn behind_is_newest_first_then_in_order_each_until_the_refused_come_back_and_a_whole_wait_more()
     {
         let wait = Duration::from_millis(40);
-        // Each phase: 200 + 40 ms.
-        let clock = TurnClock::new(wait, Duration::from_millis(200));
+        // Each phase: 400 + 40 ms.
+        let clock = TurnClock::new(wait, Duration::from_millis(400));
         let within = |clock: &TurnClock| clock.turn_by(Instant::now()) - Instant::now();
         let newest_first = |clock: &TurnClock| clock.newest_first(Instant::now());
         assert!(within(&clock) > wait / 2, "nobody refused: the whole wait");
@@ -257,7 +257,7 @@ mod tests {
         // Starved by the order: does not make the phase longer.
         clock.refused(asked_early);
 
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(400));
         assert!(!newest_first(&clock), "the second phase: in order");
         assert!(within(&clock) <= wait / 10, "the second phase: a tenth");
         clock.refused(asked_early);
@@ -268,7 +268,7 @@ mod tests {
         clock.refused(Instant::now());
         assert!(newest_first(&clock), "refused in order: newest first again");
 
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(900));
         assert!(
             within(&clock) > wait / 2,
             "nobody refused for both phases: the whole wait again"
