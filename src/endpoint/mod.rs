@@ -28,7 +28,6 @@ use crate::soap::{
 };
 use crate::store::{Database, Unready};
 use crate::telemetry::{ClientName, Outcome, RequestContext};
-use crate::vocabulary::COME_BACK_AFTER;
 
 pub struct AppState {
     pub database: Database,
@@ -336,11 +335,7 @@ async fn answer(
     }
     let Some(_slot) = state.at_database.take() else {
         state.database.refused_as_busy();
-        return Err(Refusal::of(
-            version,
-            operation,
-            Fault::busy(COME_BACK_AFTER),
-        ));
+        return Err(Refusal::of(version, operation, Fault::busy()));
     };
     let run = operation.run(&context, &envelope.operation);
     let span = tracing::debug_span!("operation", name = operation.name());

@@ -8,7 +8,7 @@ use super::Service;
 use crate::register::{Entity, RegisterError};
 use crate::relations::RelationError;
 use crate::soap::{Detail, Fault, TypedFault};
-use crate::vocabulary::{COME_BACK_AFTER, FieldError, InternalError};
+use crate::vocabulary::{FieldError, InternalError};
 
 pub const ENTITY_VALIDATION: &str = "EntityValidationFault";
 pub const RELATION_TYPE_NOT_FOUND: &str = "RelationTypeNotFoundFault";
@@ -62,7 +62,7 @@ pub trait IntoFault: From<InternalError> + Send + 'static {
 pub fn server_fault(internal: InternalError, request_id: &str) -> Fault {
     if internal.is_busy() {
         log::info!("request_id={request_id} {internal}");
-        return Fault::busy(COME_BACK_AFTER);
+        return Fault::busy();
     }
     log::error!("request_id={request_id} internal error: {internal}");
     Fault::Server {

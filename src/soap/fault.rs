@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, ResponseError};
 use super::SoapVersion;
 use super::message_reader::DecodeError;
 use super::xml_out::XmlOut;
+use crate::vocabulary::COME_BACK_AFTER;
 
 /// A header block the service was told it must understand; a
 /// MustUnderstand fault names those it does not.
@@ -65,10 +66,10 @@ pub enum Fault {
 
 impl Fault {
     /// The service is busy: the request did not run; retry after
-    /// `come_back_after` (whole seconds, at least one).
-    pub fn busy(come_back_after: std::time::Duration) -> Self {
+    /// [`COME_BACK_AFTER`].
+    pub fn busy() -> Self {
         Self::Busy {
-            retry_after_secs: come_back_after.as_secs().max(1),
+            retry_after_secs: COME_BACK_AFTER.as_secs(),
         }
     }
 

@@ -49,15 +49,9 @@ pub(super) struct TurnClock {
     /// How long each phase of being behind lasts: until the refused come
     /// back, and a whole wait more.
     behind_for: Duration,
-    phases: Mutex<Phases>,
-}
-
-/// When the phases of the last time the database fell behind end: newest
-/// first, then in order, both with a tenth of the wait.
-#[derive(Clone, Copy, Default)]
-struct Phases {
-    newest_first_until: Option<Instant>,
-    short_wait_until: Option<Instant>,
+    /// When the last newest-first phase ends; the in-order phase, with a
+    /// tenth of the wait too, lasts `behind_for` more.
+    newest_first_until: Mutex<Option<Instant>>,
 }
 
 impl TurnClock {
@@ -66,26 +60,26 @@ impl TurnClock {
         Self {
             max_wait,
             behind_for: come_back_after + max_wait,
-            phases: Mutex::new(Phases::default()),
+            newest_first_until: Mutex::new(None),
         }
     }
 
-    fn phases(&self) -> Phases {
-        *self.phases.lock().unwrap_or_else(PoisonError::into_inner)
+    fn newest_first_until(&self) -> Option<Instant> {
+        *self
+            .newest_first_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether a request joining now waits a tenth of the wait.
     pub fn behind(&self, now: Instant) -> bool {
-        self.phases()
-            .short_wait_until
-            .is_some_and(|until| now < until)
+        self.newest_first_until()
+            .is_some_and(|until| now < until + self.behind_for)
     }
 
     /// Whether turns go to the newest now.
     pub fn newest_first(&self, now: Instant) -> bool {
-        self.phases()
-            .newest_first_until
-            .is_some_and(|until| now < until)
+        self.newest_first_until().is_some_and(|until| now < until)
     }
 
     /// When a request joining the queue now stops waiting.
@@ -102,13 +96,13 @@ impl TurnClock {
     /// last newest-first phase ended. Such a refusal says nothing new: it
     /// was starved by the order, or the phase it started is on already.
     pub fn refused(&self, asked: Instant) {
-        let mut phases = self.phases.lock().unwrap_or_else(PoisonError::into_inner);
-        if phases.newest_first_until.is_some_and(|until| asked < until) {
-            return;
+        let mut until = self
+            .newest_first_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if until.is_none_or(|until| asked >= until) {
+            *until = Some(Instant::now() + self.behind_for);
         }
-        let now = Instant::now();
-        phases.newest_first_until = Some(now + self.behind_for);
-        phases.short_wait_until = Some(now + 2 * self.behind_for);
     }
 }
 

@@ -14,6 +14,8 @@ pub const EMAIL_MAX_CHARS: usize = 254;
 /// database counts as behind at least that long (`store`'s turns; README,
 /// "Timeouts and limits").
 pub const COME_BACK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+// `Retry-After` says it in whole seconds.
+const _: () = assert!(COME_BACK_AFTER.as_secs() >= 1 && COME_BACK_AFTER.subsec_nanos() == 0);
 
 /// A failure the store or the machine had, not the client. Its text goes to
 /// the log only, never to a client.
