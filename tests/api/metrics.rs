@@ -8,7 +8,7 @@ use crate::helpers::{
 
 /// The value of the sample whose line starts with `series` (name and
 /// labels), if there is one.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
 }

@@ -431,7 +431,6 @@ async fn at_database(app: &TestApp, count: i64, by: Instant) {
 
 /// How many requests are at the database now (`/metrics`' gauge).
 async fn at_database_now(app: &TestApp) -> i64 {
-    let gauge = "customer_relations_database_requests ";
     let text = app
         .client
         .get(format!("{}/metrics", app.address))
@@ -441,9 +440,7 @@ async fn at_database_now(app: &TestApp) -> i64 {
         .text()
         .await
         .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(gauge)?.trim().parse().ok())
-        .expect("the gauge")
+    crate::metrics::sample(&text, "customer_relations_database_requests").expect("the gauge") as i64
 }
 
 /// The Ids of creates that must all have been served, in the order sent.
