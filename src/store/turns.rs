@@ -72,7 +72,7 @@ impl TurnClock {
     }
 
     /// Whether a request joining now waits a tenth of the wait.
-    pub fn behind(&self, now: Instant) -> bool {
+    fn behind(&self, now: Instant) -> bool {
         self.newest_first_until()
             .is_some_and(|until| now < until + self.behind_for)
     }
