@@ -45,6 +45,8 @@ trait Job: Send {
     fn take(&self) -> bool;
     /// Whether its request has given up waiting for its turn.
     fn given_up(&self) -> bool;
+    /// When its request asked for its turn.
+    fn asked(&self) -> Instant;
 }
 
 /// Answers a write after the commit: its outcome, or the commit's error.
@@ -59,6 +61,7 @@ struct Write<F, T, E> {
     reply: Reply<T, E>,
     deadline: Instant,
     queued: Arc<Queued>,
+    asked: Instant,
 }
 
 /// Whether a write is still queued. It belongs to the writer once it takes
@@ -116,6 +119,10 @@ where
 
     fn given_up(&self) -> bool {
         !self.queued.is_queued()
+    }
+
+    fn asked(&self) -> Instant {
+        self.asked
     }
 }
 
@@ -177,6 +184,7 @@ impl Writer {
             reply,
             deadline,
             queued: queued.clone(),
+            asked: queued_at,
         });
         self.jobs
             .send(job)
@@ -221,14 +229,25 @@ fn write_groups(
         waiting.extend(queue.try_iter());
         // Their requests have been told the database is busy.
         waiting.retain(|job| !job.given_up());
+        let now = Instant::now();
+        if let Some(cut) = clock.cut(now) {
+            // Overloaded: those that came before have had their tenth.
+            while let Some(job) = waiting.pop_front_if(|job| job.asked() < cut) {
+                if job.take() {
+                    let waited = now.saturating_duration_since(job.asked());
+                    job.fail(InternalError::busy(waited));
+                }
+            }
+        }
         let size = waiting.len().min(MAX_GROUP);
-        let group: Vec<_> = match clock.newest_first(Instant::now()) {
+        let group: Vec<_> = match clock.newest_first(now) {
             true => waiting.drain(waiting.len() - size..).rev().collect(),
             false => waiting.drain(..size).collect(),
         };
         if group.is_empty() {
             continue;
         }
+        clock.served(group.len(), waiting.len(), now);
         let conn = match connection.take().map_or_else(&connect, Ok) {
             Ok(conn) => connection.insert(conn),
             Err(error) => {

@@ -28,10 +28,17 @@
 //! were refused 500 times a second for as long as they ran; in order, none
 //! of them waits a tenth).
 //!
-//! Not sooner (tried: newest first once the oldest had waited a tenth of
-//! the wait): the same population in the order they came each waits its
-//! turn, newest first the oldest starve and are refused (README, "Timeouts
-//! and limits").
+//! Nor is a queue that is merely long a sign (tried: newest first once the
+//! oldest had waited a tenth of the wait): the same population in the order
+//! they came each waits its turn, newest first the oldest starve and are
+//! refused (README, "Timeouts and limits"). A queue that *grows* while turns
+//! keep being handed out is one: requests come faster than they are served.
+//! Seen for two windows of a tenth of the wait ([`TurnClock::served`]), the
+//! database is behind as after a refusal, and the requests that were
+//! waiting then, with the whole wait, are refused a tenth later rather than
+//! served as late as the whole wait when the newest run out
+//! ([`TurnClock::cut`]). A stall hands out no turns, so it is never taken
+//! for an overload and keeps the whole wait.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,6 +48,10 @@ use tokio::sync::oneshot;
 
 /// The share of the wait a request gets while the database is behind.
 const BEHIND_SHARE: u32 = 10;
+
+/// Windows in a row in which the queue grew past what a tenth of the wait
+/// serves before the database counts as behind (see [`TurnClock::served`]).
+const GROWING_WINDOWS: u32 = 2;
 
 /// Whether the database is behind, and so how long a request waits and
 /// who goes first.
@@ -52,6 +63,22 @@ pub(super) struct TurnClock {
     /// When the last newest-first phase ends; the in-order phase, with a
     /// tenth of the wait too, lasts `behind_for` more.
     newest_first_until: Mutex<Option<Instant>>,
+    /// The turns handed out lately, against the queue they leave.
+    window: Mutex<Window>,
+    /// When the queue was last seen growing into an overload: requests
+    /// waiting since before then wait a tenth from then, no longer.
+    overloaded_at: Mutex<Option<Instant>>,
+}
+
+/// Turns handed out since `start`, a tenth of the wait at most ago.
+struct Window {
+    start: Instant,
+    /// Requests waiting when it started.
+    queue_at_start: usize,
+    served: usize,
+    /// Windows in a row that ended with a queue that grew and would take
+    /// longer than a window to serve.
+    growing: u32,
 }
 
 impl TurnClock {
@@ -61,6 +88,71 @@ impl TurnClock {
             max_wait,
             behind_for: come_back_after + max_wait,
             newest_first_until: Mutex::new(None),
+            window: Mutex::new(Window {
+                start: Instant::now(),
+                queue_at_start: 0,
+                served: 0,
+                growing: 0,
+            }),
+            overloaded_at: Mutex::new(None),
+        }
+    }
+
+    /// Requests that joined before the instant returned have waited a tenth
+    /// since the database was seen overloaded, and are refused: they joined
+    /// with the whole wait, newest first they would only be served when
+    /// the newest run out, as late as the whole wait.
+    pub fn cut(&self, now: Instant) -> Option<Instant> {
+        let at = (*self
+            .overloaded_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner))?;
+        (now >= at + self.max_wait / BEHIND_SHARE && self.newest_first(now)).then_some(at)
+    }
+
+    /// `count` requests got their turn at `now`, and `queue` still wait.
+    ///
+    /// The start of an overload, seen before anyone has waited the whole
+    /// wait: turns keep being handed out (a stall hands out none, so it is
+    /// never taken for one), yet the queue grows, in each of
+    /// [`GROWING_WINDOWS`] windows of a tenth of the wait by more than an
+    /// eighth of the turns handed out, and ends each longer than the window
+    /// serves. Then the database is behind as if a request had been
+    /// refused. A fixed population of clients that send their next request
+    /// when answered keeps its queue the same length, however long; only
+    /// arrivals beyond what is served make it grow.
+    pub fn served(&self, count: usize, queue: usize, now: Instant) {
+        let window_length = self.max_wait / BEHIND_SHARE;
+        let overloaded = {
+            let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
+            window.served += count;
+            let elapsed = now.saturating_duration_since(window.start);
+            if elapsed < window_length {
+                return;
+            }
+            let served = window.served;
+            let grew = queue > window.queue_at_start + served / 8;
+            // The queue takes longer than a window at this window's pace.
+            let long =
+                queue as f64 * elapsed.as_secs_f64() > served as f64 * window_length.as_secs_f64();
+            // A window much longer than its length had a pause (idle, or a
+            // stall): its pace says nothing of the load.
+            let paced = elapsed < 2 * window_length;
+            window.growing = match grew && long && paced {
+                true => window.growing + 1,
+                false => 0,
+            };
+            window.start = now;
+            window.queue_at_start = queue;
+            window.served = 0;
+            window.growing >= GROWING_WINDOWS
+        };
+        if overloaded {
+            *self
+                .overloaded_at
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(now);
+            self.refused(now);
         }
     }
 
@@ -118,7 +210,7 @@ struct Queue {
     free: usize,
     /// Requests waiting, oldest first; a request that gave up has dropped
     /// its receiver.
-    waiting: VecDeque<oneshot::Sender<Turn>>,
+    waiting: VecDeque<(Instant, oneshot::Sender<Turn>)>,
 }
 
 /// A turn at the database; the next request gets it when this is dropped.
@@ -149,11 +241,13 @@ impl Turns {
             let mut queue = self.lock();
             if queue.free > 0 && queue.waiting.is_empty() {
                 queue.free -= 1;
+                drop(queue);
+                self.clock.served(1, 0, queued_at);
                 return Ok(self.turn());
             }
             queue.forget_given_up();
             let (given, turn) = oneshot::channel();
-            queue.waiting.push_back(given);
+            queue.waiting.push_back((queued_at, given));
             turn
         };
         match tokio::time::timeout_at(turn_by.into(), given).await {
@@ -186,31 +280,43 @@ impl Turns {
     /// Hands a turn given back to the longest waiting, or the newest while
     /// the database is behind; keeps it free if nobody waits.
     fn give_back(self: &Arc<Self>) {
-        let newest_first = self.clock.newest_first(Instant::now());
-        let mut queue = self.lock();
-        loop {
-            let next = match newest_first {
-                true => queue.waiting.pop_back(),
-                false => queue.waiting.pop_front(),
-            };
-            let Some(next) = next else {
-                queue.free += 1;
-                return;
-            };
-            match next.send(self.turn()) {
-                Ok(()) => return,
-                // It gave up: the turn goes to the next (and must not be
-                // given back again from here, under the lock).
-                Err(mut unwanted) => unwanted.turns = None,
+        let now = Instant::now();
+        let newest_first = self.clock.newest_first(now);
+        let cut = self.clock.cut(now);
+        let still_waiting = {
+            let mut queue = self.lock();
+            if let Some(cut) = cut {
+                // Their senders dropped unsent: refused.
+                while queue.waiting.front().is_some_and(|(at, _)| *at < cut) {
+                    queue.waiting.pop_front();
+                }
             }
-        }
+            loop {
+                let next = match newest_first {
+                    true => queue.waiting.pop_back(),
+                    false => queue.waiting.pop_front(),
+                };
+                let Some((_, next)) = next else {
+                    queue.free += 1;
+                    return;
+                };
+                match next.send(self.turn()) {
+                    Ok(()) => break queue.waiting.len(),
+                    // It gave up: the turn goes to the next (and must not
+                    // be given back again from here, under the lock).
+                    Err(mut unwanted) => unwanted.turns = None,
+                }
+            }
+        };
+        // The clock's lock is never taken under the queue's.
+        self.clock.served(1, still_waiting, now);
     }
 }
 
 impl Queue {
     /// The oldest waiting have mostly given up: their places go.
     fn forget_given_up(&mut self) {
-        while self.waiting.front().is_some_and(|w| w.is_closed()) {
+        while self.waiting.front().is_some_and(|(_, w)| w.is_closed()) {
             self.waiting.pop_front();
         }
     }
@@ -268,6 +374,64 @@ mod tests {
             "nobody refused for both phases: the whole wait again"
         );
         assert!(!newest_first(&clock));
+    }
+
+    #[test]
+    fn a_queue_that_grows_while_turns_are_handed_out_is_an_overload_and_a_stall_is_not() {
+        let wait = Duration::from_secs(1);
+        let window = wait / 10;
+        // `queues`: the queue left at the end of each window of 10 turns;
+        // whether the database is newest first then, and when those waiting
+        // since are refused.
+        let run = |queues: &[usize]| {
+            let clock = TurnClock::new(wait, Duration::from_secs(1));
+            // The clock's first window starts no later than this.
+            let mut at = Instant::now();
+            for &queue in queues {
+                for _ in 0..10 {
+                    at += window / 10;
+                    clock.served(1, queue, at);
+                }
+            }
+            (
+                clock.newest_first(at),
+                clock.cut(at),
+                clock.cut(at + window),
+            )
+        };
+        let (newest_first, cut_now, cut_later) = run(&[12, 24]);
+        assert!(
+            newest_first,
+            "two windows growing past their turns: overloaded"
+        );
+        assert!(
+            cut_now.is_none(),
+            "those waiting since: not refused at once"
+        );
+        assert!(cut_later.is_some(), "but a tenth of the wait later");
+        assert!(!run(&[12]).0, "one window of growth is not yet an overload");
+        assert!(
+            !run(&[60, 60, 60, 60]).0,
+            "a long queue that does not grow: a population that waits its turns"
+        );
+        assert!(
+            !run(&[2, 4, 6, 8, 10]).0,
+            "a growing queue that a window serves: keeping up"
+        );
+        assert!(!run(&[12, 11, 24]).0, "growth must be in windows in a row");
+
+        // A stall: no turns for a second while the queue grows; then the
+        // queue it left is served, shrinking.
+        let clock = TurnClock::new(wait, Duration::from_secs(1));
+        let mut at = Instant::now();
+        clock.served(1, 0, at);
+        at += Duration::from_secs(1);
+        clock.served(1, 300, at);
+        for left in (0..290).rev().step_by(10) {
+            at += window / 10;
+            clock.served(10, left, at);
+        }
+        assert!(!clock.newest_first(at), "a stall is not an overload");
     }
 
     /// Until `count` requests wait in `turns`; a test failure after 5 s.
