@@ -147,12 +147,13 @@ impl TurnClock {
             window.served = 0;
             window.growing >= GROWING_WINDOWS
         };
-        if overloaded {
+        // Only when it starts a newest-first phase: later in the phase the
+        // requests that joined since have a tenth already.
+        if overloaded && self.refused(now) {
             *self
                 .overloaded_at
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = Some(now);
-            self.refused(now);
         }
     }
 
@@ -187,14 +188,17 @@ impl TurnClock {
     /// falls behind, newest first, unless the request asked before the
     /// last newest-first phase ended. Such a refusal says nothing new: it
     /// was starved by the order, or the phase it started is on already.
-    pub fn refused(&self, asked: Instant) {
+    /// Whether it started a phase.
+    pub fn refused(&self, asked: Instant) -> bool {
         let mut until = self
             .newest_first_until
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if until.is_none_or(|until| asked >= until) {
+        let starts = until.is_none_or(|until| asked >= until);
+        if starts {
             *until = Some(Instant::now() + self.behind_for);
         }
+        starts
     }
 }
 
@@ -409,6 +413,10 @@ mod tests {
             "those waiting since: not refused at once"
         );
         assert!(cut_later.is_some(), "but a tenth of the wait later");
+        assert!(
+            run(&[12, 24, 36, 48]).1.is_some(),
+            "growth seen again later in the phase does not put the refusals off"
+        );
         assert!(!run(&[12]).0, "one window of growth is not yet an overload");
         assert!(
             !run(&[60, 60, 60, 60]).0,
