@@ -263,8 +263,9 @@ struct ServeArgs {
     /// Milliseconds a request waits for its turn at a database that is
     /// answering others (every connection in use; SQLite's writer queue)
     /// before a busy Server fault, HTTP 503 with Retry-After, without having
-    /// run; a tenth of it while requests are being refused (README,
-    /// "Timeouts and limits"). [default: 500]
+    /// run; a tenth of it while requests are being refused or the queue
+    /// grows faster than it is served (README, "Timeouts and limits").
+    /// [default: 500]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=customer_relations::config::MAX_DATABASE_WAIT_MS))]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_database_wait_ms: Option<u64>,

@@ -3,43 +3,38 @@
 //!
 //! While the database keeps up, a request waits up to all of
 //! `--max-database-wait-ms`, and turns go to the longest waiting: a burst,
-//! or a stall, drains in the order it came. Once a request has had to give
-//! up, or was refused by `--max-database-requests` (the database is given
-//! more work than it can do), the database is *behind*, in two phases, each
-//! as long as it takes the refused to come back (`Retry-After`: clients
-//! that honour it come back together then) and a whole wait more:
+//! or a stall, drains in the order it came. When the database is given
+//! more work than it can do, it is *behind* for as long as it takes the
+//! refused to come back (`Retry-After`: clients that honour it come back
+//! together then) and a whole wait more: a request waits a tenth as long,
+//! since a longer wait would only make every served request slower by as
+//! much, and turns go to the newest, which has the most of its client's
+//! patience left, while the oldest are about to be refused anyway (the
+//! adaptive LIFO of Facebook's "Fail at Scale", ACM Queue 13(8), 2015).
+//! Then the whole wait is back, in order, and the next sign starts it
+//! again. The signs:
 //!
-//! 1. *newest first*: a request waits a tenth as long, since a longer wait
-//!    would only make every served request slower by as much; and turns go
-//!    to the newest, which has the most of its client's patience left,
-//!    while the oldest are about to be refused anyway (the adaptive LIFO of
-//!    Facebook's "Fail at Scale", ACM Queue 13(8), 2015);
-//! 2. *in order*, still with a tenth: if the database is still given more
-//!    than it can do, a request that came in this phase is refused soon,
-//!    and the database is newest first again; if not, the whole wait comes
-//!    back at the end of the phase.
+//! - a request that joined with the whole wait had to give up;
+//! - a request was refused by `--max-database-requests`;
+//! - the queue *grows* while turns keep being handed out, for two windows
+//!   of a tenth of the wait ([`TurnClock::served`]): requests come faster
+//!   than they are served. A stall hands out no turns, so it is never
+//!   taken for one and keeps the whole wait. The requests that were
+//!   waiting then, with the whole wait, are refused a tenth later
+//!   ([`TurnClock::cut`]) rather than served as late as the whole wait
+//!   when the newest run out.
 //!
-//! Refusals of requests that came before the newest-first phase ended do
-//! not start another: newest first, a fixed population of clients that
-//! outnumber the turns and send their next request as soon as they are
-//! answered (refused or not) always has some oldest starving, whose
-//! refusals would keep the database behind for as long as they run (seen:
-//! 64 such clients on PostgreSQL, after one stall longer than the wait,
-//! were refused 500 times a second for as long as they ran; in order, none
-//! of them waits a tenth).
+//! Not a sign: a request that joined while the database was behind gave
+//! up. Newest first, a fixed population of clients that outnumber the
+//! turns and send their next request as soon as they are answered (refused
+//! or not) always has some oldest starving, and their refusals would keep
+//! the database behind for as long as they run (seen: 64 such clients on
+//! PostgreSQL, after one stall longer than the wait, were refused 500 times
+//! a second for as long as they ran). Nor a queue that is merely long
+//! (tried: newest first once the oldest had waited a tenth of the wait):
+//! the same population keeps its queue the same length, however long, and
+//! in the order they came each waits its turn.
 //!
-//! Nor is a queue that is merely long a sign (tried: newest first once the
-//! oldest had waited a tenth of the wait): the same population in the order
-//! they came each waits its turn, newest first the oldest starve and are
-//! refused (README, "Timeouts and limits"). A queue that *grows* while turns
-//! keep being handed out is one: requests come faster than they are served.
-//! Seen for two windows of a tenth of the wait ([`TurnClock::served`]), the
-//! database is behind as after a refusal, and the requests that were
-//! waiting then, with the whole wait, are refused a tenth later rather than
-//! served as late as the whole wait when the newest run out
-//! ([`TurnClock::cut`]). A stall hands out no turns, so it is never taken
-//! for an overload and keeps the whole wait.
-
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -53,15 +48,18 @@ const BEHIND_SHARE: u32 = 10;
 /// serves before the database counts as behind (see [`TurnClock::served`]).
 const GROWING_WINDOWS: u32 = 2;
 
+/// The shortest window: a short wait's tenth is too short a time to tell
+/// clients that are still connecting from an overload.
+const MIN_WINDOW: Duration = Duration::from_millis(50);
+
 /// Whether the database is behind, and so how long a request waits and
 /// who goes first.
 pub(super) struct TurnClock {
     max_wait: Duration,
-    /// How long each phase of being behind lasts: until the refused come
-    /// back, and a whole wait more.
+    /// How long being behind lasts: until the refused come back, and a
+    /// whole wait more.
     behind_for: Duration,
-    /// When the last newest-first phase ends; the in-order phase, with a
-    /// tenth of the wait too, lasts `behind_for` more.
+    /// When being behind (newest first, a tenth of the wait) ends.
     newest_first_until: Mutex<Option<Instant>>,
     /// The turns handed out lately, against the queue they leave.
     window: Mutex<Window>,
@@ -115,14 +113,15 @@ impl TurnClock {
     /// The start of an overload, seen before anyone has waited the whole
     /// wait: turns keep being handed out (a stall hands out none, so it is
     /// never taken for one), yet the queue grows, in each of
-    /// [`GROWING_WINDOWS`] windows of a tenth of the wait by more than an
-    /// eighth of the turns handed out, and ends each longer than the window
-    /// serves. Then the database is behind as if a request had been
-    /// refused. A fixed population of clients that send their next request
+    /// [`GROWING_WINDOWS`] windows of a tenth of the wait (at least
+    /// [`MIN_WINDOW`]) by more than an eighth of the turns handed out, and
+    /// ends each longer than a tenth of the wait serves. Then the database
+    /// is behind as if a request had been refused. A fixed population of clients that send their next request
     /// when answered keeps its queue the same length, however long; only
     /// arrivals beyond what is served make it grow.
     pub fn served(&self, count: usize, queue: usize, now: Instant) {
-        let window_length = self.max_wait / BEHIND_SHARE;
+        let tenth = self.max_wait / BEHIND_SHARE;
+        let window_length = tenth.max(MIN_WINDOW);
         let overloaded = {
             let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
             window.served += count;
@@ -132,9 +131,8 @@ impl TurnClock {
             }
             let served = window.served;
             let grew = queue > window.queue_at_start + served / 8;
-            // The queue takes longer than a window at this window's pace.
-            let long =
-                queue as f64 * elapsed.as_secs_f64() > served as f64 * window_length.as_secs_f64();
+            // The queue takes longer than a tenth at this window's pace.
+            let long = queue as f64 * elapsed.as_secs_f64() > served as f64 * tenth.as_secs_f64();
             // A window much longer than its length had a pause (idle, or a
             // stall): its pace says nothing of the load.
             let paced = elapsed < 2 * window_length;
@@ -147,8 +145,8 @@ impl TurnClock {
             window.served = 0;
             window.growing >= GROWING_WINDOWS
         };
-        // Only when it starts a newest-first phase: later in the phase the
-        // requests that joined since have a tenth already.
+        // Only when it starts being behind: later, the requests that joined
+        // since have a tenth already.
         if overloaded && self.refused(now) {
             *self
                 .overloaded_at
@@ -164,20 +162,15 @@ impl TurnClock {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether a request joining now waits a tenth of the wait.
-    fn behind(&self, now: Instant) -> bool {
-        self.newest_first_until()
-            .is_some_and(|until| now < until + self.behind_for)
-    }
-
-    /// Whether turns go to the newest now.
+    /// Whether the database is behind now: turns go to the newest, and a
+    /// request joining waits a tenth of the wait.
     pub fn newest_first(&self, now: Instant) -> bool {
         self.newest_first_until().is_some_and(|until| now < until)
     }
 
     /// When a request joining the queue now stops waiting.
     pub fn turn_by(&self, now: Instant) -> Instant {
-        match self.behind(now) {
+        match self.newest_first(now) {
             true => now + self.max_wait / BEHIND_SHARE,
             false => now + self.max_wait,
         }
@@ -185,10 +178,9 @@ impl TurnClock {
 
     /// A request that asked for its turn at `asked` was refused (it gave
     /// up waiting, or there were too many at the database): the database
-    /// falls behind, newest first, unless the request asked before the
-    /// last newest-first phase ended. Such a refusal says nothing new: it
-    /// was starved by the order, or the phase it started is on already.
-    /// Whether it started a phase.
+    /// falls behind, unless it was behind when the request asked. Such a
+    /// refusal says nothing new: it was starved by the order, or what it
+    /// would start is on already. Whether it started being behind.
     pub fn refused(&self, asked: Instant) -> bool {
         let mut until = self
             .newest_first_until
@@ -339,45 +331,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn behind_is_newest_first_then_in_order_each_until_the_refused_come_back_and_a_whole_wait_more()
-    {
+    fn behind_lasts_until_the_refused_come_back_and_a_whole_wait_more_and_the_starved_do_not_prolong_it()
+     {
         let wait = Duration::from_millis(40);
-        // Each phase: 400 + 40 ms.
+        // Behind for 400 + 40 ms.
         let clock = TurnClock::new(wait, Duration::from_millis(400));
         let within = |clock: &TurnClock| clock.turn_by(Instant::now()) - Instant::now();
         let newest_first = |clock: &TurnClock| clock.newest_first(Instant::now());
         assert!(within(&clock) > wait / 2, "nobody refused: the whole wait");
         assert!(!newest_first(&clock), "nobody refused: in order");
 
-        clock.refused(Instant::now());
-        let asked_early = Instant::now();
-        assert!(within(&clock) <= wait / 10, "one refused: a tenth");
-        assert!(newest_first(&clock), "one refused: newest first");
+        assert!(clock.refused(Instant::now()), "one refused: behind");
+        let asked_behind = Instant::now();
+        assert!(within(&clock) <= wait / 10, "behind: a tenth");
+        assert!(newest_first(&clock), "behind: newest first");
         std::thread::sleep(Duration::from_millis(80));
         assert!(
             newest_first(&clock),
             "later than a whole wait: still newest first"
         );
-        // Starved by the order: does not make the phase longer.
-        clock.refused(asked_early);
+        // Starved by the order: does not make it last longer.
+        assert!(!clock.refused(asked_behind));
 
         std::thread::sleep(Duration::from_millis(400));
-        assert!(!newest_first(&clock), "the second phase: in order");
-        assert!(within(&clock) <= wait / 10, "the second phase: a tenth");
-        clock.refused(asked_early);
+        assert!(!newest_first(&clock), "then in order");
+        assert!(within(&clock) > wait / 2, "with the whole wait");
         assert!(
-            !newest_first(&clock),
-            "asked before the second phase: nothing new"
-        );
-        clock.refused(Instant::now());
-        assert!(newest_first(&clock), "refused in order: newest first again");
-
-        std::thread::sleep(Duration::from_millis(900));
-        assert!(
-            within(&clock) > wait / 2,
-            "nobody refused for both phases: the whole wait again"
+            !clock.refused(asked_behind),
+            "asked while behind: nothing new"
         );
         assert!(!newest_first(&clock));
+        assert!(clock.refused(Instant::now()), "refused with the whole wait");
+        assert!(newest_first(&clock), "behind again");
     }
 
     #[test]

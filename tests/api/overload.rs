@@ -221,17 +221,17 @@ async fn coming_back(backend: Backend) {
 /// Clients that outnumber the turns and send their next create as soon as
 /// the last is answered, refused or not: a stall longer than the wait gets
 /// some refused, and newest first the oldest starve and are refused too;
-/// once the database has served them in order for a while without a
-/// refusal, it is no longer behind and nobody is refused (README, "Timeouts
-/// and limits"). On PostgreSQL: SQLite's writer takes up to 64 of the
-/// newest at once, so that starving there takes more clients than a debug
-/// build serves within a tenth of the wait in order (the README measures
-/// it on both; the clock that decides is the same).
+/// once the refused have had time to come back and a whole wait more, the
+/// database is no longer behind, and with the whole wait in order nobody
+/// is refused, though each waits longer than a tenth of the wait for its
+/// turn (README, "Timeouts and limits"). On PostgreSQL, where a trigger
+/// can make every create take 40 ms without using the CPU: SQLite's writer
+/// takes up to 64 of the newest at once, so that starving there takes more
+/// clients than a debug build serves (the README measures it on both; the
+/// clock that decides is the same).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
 async fn clients_that_outnumber_the_turns_are_served_again_after_a_stall() {
-    // In order, each client waits for the others (tens of milliseconds on
-    // a loaded machine), well within a tenth (150 ms).
     let max_wait = Duration::from_millis(1500);
     let clients = 16;
     let app = spawn_with(&Backend::postgres(), |s| {
@@ -241,14 +241,23 @@ async fn clients_that_outnumber_the_turns_are_served_again_after_a_stall() {
         s.pool.max_relations_per_customer = 1_000_000;
     })
     .await;
+    // Fewer than 50 creates a second on the two connections: in order,
+    // each client waits 300 ms or more for its turn, over twice a tenth of
+    // the wait.
+    app.database.raw_sql(
+        "CREATE FUNCTION slow_create() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN PERFORM pg_sleep(0.04); RETURN NEW; END $$;
+         CREATE TRIGGER slow_create BEFORE INSERT ON customer_relations
+             FOR EACH ROW EXECUTE FUNCTION slow_create();",
+    );
     let app = std::sync::Arc::new(app);
     let started = Instant::now();
-    // The first refusal comes at 0.5 s + the wait (2 s); newest first
-    // until a second to come back and the wait later (4.5 s), the starved
-    // ones refused a tenth after that at the latest; then in order: from
-    // 5.2 s, nobody.
+    // The first refusal comes at 0.5 s + the wait (2 s); behind until a
+    // second to come back and the wait later (4.5 s), the starved ones
+    // refused a tenth after that at the latest; then in order: from 5.2 s,
+    // nobody.
     let settled = Duration::from_millis(5200);
-    let run_for = settled + Duration::from_secs(3);
+    let run_for = settled + Duration::from_secs(4);
     let loops: Vec<_> = (0..clients)
         .map(|client| {
             let app = app.clone();
@@ -283,7 +292,7 @@ async fn clients_that_outnumber_the_turns_are_served_again_after_a_stall() {
     let served = |from: Duration| answers.iter().filter(|a| a.0 >= from && a.1 == 200).count();
     assert!(refused(Duration::ZERO) > 0, "the stall refused none");
     assert!(
-        served(settled) > 100,
+        served(settled) > 40,
         "{} served after {settled:?}",
         served(settled)
     );
