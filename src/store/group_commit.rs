@@ -326,3 +326,70 @@ fn with_sqlite<T>(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::store::{Database, DatabaseUrl, PoolOptions};
+
+    /// Writes that were waiting with the whole wait when the clock saw an
+    /// overload are refused a tenth of the wait after it, as busy, and never
+    /// run (see `turns`); a write that joins later runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_waiting_since_before_an_overload_was_seen_are_refused_and_never_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("w.db"));
+        let database = Database::open(&url, &PoolOptions::default()).unwrap();
+        // A whole wait of 1 s: a tenth is 100 ms.
+        let clock = Arc::new(TurnClock::new(
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        ));
+        let started = Instant::now();
+        let writer = Writer::start(clock.clone(), move || {
+            database.connection().map_err(InternalError::new)
+        });
+        let deadline = started + Duration::from_secs(10);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let write = |hold: Duration| {
+            let (writer, ran) = (writer.clone(), ran.clone());
+            tokio::spawn(async move {
+                writer
+                    .run(deadline, move |_| {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        std::thread::sleep(hold);
+                        Ok::<_, ()>(())
+                    })
+                    .await
+            })
+        };
+        // Holds the writer for 400 ms; two more wait, with the whole wait.
+        let first = write(Duration::from_millis(400));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let waiting = [write(Duration::ZERO), write(Duration::ZERO)];
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The clock sees the queue grow for two windows while turns are
+        // handed out: overloaded at 200 ms, after the two joined.
+        clock.served(1, 20, started + Duration::from_millis(100));
+        clock.served(1, 40, started + Duration::from_millis(200));
+        assert!(clock.cut(started + Duration::from_millis(300)).is_some());
+
+        assert!(first.await.unwrap().is_ok(), "the first write ran");
+        for refused in waiting {
+            let error = refused.await.unwrap().expect_err("refused");
+            assert!(error.is_busy(), "{error}");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "refused before their whole wait"
+        );
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "the refused never ran");
+        assert!(
+            write(Duration::ZERO).await.unwrap().is_ok(),
+            "a later one runs"
+        );
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
+    }
+}

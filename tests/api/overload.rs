@@ -234,22 +234,10 @@ async fn coming_back(backend: Backend) {
 async fn clients_that_outnumber_the_turns_are_served_again_after_a_stall() {
     let max_wait = Duration::from_millis(1500);
     let clients = 16;
-    let app = spawn_with(&Backend::postgres(), |s| {
-        s.pool.max_size = 2;
-        s.pool.max_wait = max_wait;
-        s.pool.statement_timeout = Duration::from_secs(20);
-        s.pool.max_relations_per_customer = 1_000_000;
-    })
-    .await;
     // Fewer than 50 creates a second on the two connections: in order,
     // each client waits 300 ms or more for its turn, over twice a tenth of
     // the wait.
-    app.database.raw_sql(
-        "CREATE FUNCTION slow_create() RETURNS trigger LANGUAGE plpgsql AS
-             $$ BEGIN PERFORM pg_sleep(0.04); RETURN NEW; END $$;
-         CREATE TRIGGER slow_create BEFORE INSERT ON customer_relations
-             FOR EACH ROW EXECUTE FUNCTION slow_create();",
-    );
+    let app = slow_creates(2, max_wait, "0.04").await;
     let app = std::sync::Arc::new(app);
     let started = Instant::now();
     // The first refusal comes at 0.5 s + the wait (2 s); behind until a
@@ -320,20 +308,8 @@ async fn clients_that_outnumber_the_turns_are_served_again_after_a_stall() {
 #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
 async fn an_overload_is_refused_before_anyone_waits_the_whole_wait() {
     let max_wait = Duration::from_secs(2);
-    let app = spawn_with(&Backend::postgres(), |s| {
-        s.pool.max_size = 1;
-        s.pool.max_wait = max_wait;
-        s.pool.statement_timeout = Duration::from_secs(20);
-        s.pool.max_relations_per_customer = 1_000_000;
-    })
-    .await;
     // 50 creates a second on the one connection.
-    app.database.raw_sql(
-        "CREATE FUNCTION slow_create() RETURNS trigger LANGUAGE plpgsql AS
-             $$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$;
-         CREATE TRIGGER slow_create BEFORE INSERT ON customer_relations
-             FOR EACH ROW EXECUTE FUNCTION slow_create();",
-    );
+    let app = slow_creates(1, max_wait, "0.02").await;
     let app = &app;
     let started = Instant::now();
     // 150 a second for 1.5 s.
@@ -357,6 +333,26 @@ async fn an_overload_is_refused_before_anyone_waits_the_whole_wait() {
         longest < max_wait * 4 / 5,
         "an answer took {longest:?}: {answers:?}"
     );
+}
+
+/// A server on PostgreSQL with a pool of `connections` waiting at most
+/// `max_wait` for a turn, where a trigger makes every create sleep
+/// `seconds` at the database (time, not CPU, however loaded the machine).
+async fn slow_creates(connections: u32, max_wait: Duration, seconds: &str) -> TestApp {
+    let app = spawn_with(&Backend::postgres(), |s| {
+        s.pool.max_size = connections;
+        s.pool.max_wait = max_wait;
+        s.pool.statement_timeout = Duration::from_secs(20);
+        s.pool.max_relations_per_customer = 1_000_000;
+    })
+    .await;
+    app.database.raw_sql(&format!(
+        "CREATE FUNCTION slow_create() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN PERFORM pg_sleep({seconds}); RETURN NEW; END $$;
+         CREATE TRIGGER slow_create BEFORE INSERT ON customer_relations
+             FOR EACH ROW EXECUTE FUNCTION slow_create();"
+    ));
+    app
 }
 
 /// A server behind a lock whose fifth create was refused: the database is
