@@ -17,12 +17,12 @@
 //! - a request that joined with the whole wait had to give up;
 //! - a request was refused by `--max-database-requests`;
 //! - the queue *grows* while turns keep being handed out, for two windows
-//!   of a tenth of the wait ([`TurnClock::served`]): requests come faster
-//!   than they are served. A stall hands out no turns, so it is never
-//!   taken for one and keeps the whole wait. The requests that were
-//!   waiting then, with the whole wait, are refused a tenth later
-//!   ([`TurnClock::cut`]) rather than served as late as the whole wait
-//!   when the newest run out.
+//!   of a tenth of the wait, 50 ms at least ([`TurnClock::served`]):
+//!   requests come faster than they are served. A stall hands out no
+//!   turns, so it is never taken for one and keeps the whole wait. The
+//!   requests that were waiting then, with the whole wait, are refused a
+//!   tenth later ([`TurnClock::cut`]) rather than served as late as the
+//!   whole wait when the newest run out.
 //!
 //! Not a sign: a request that joined while the database was behind gave
 //! up. Newest first, a fixed population of clients that outnumber the
