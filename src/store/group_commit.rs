@@ -230,9 +230,9 @@ fn write_groups(
         // Their requests have been told the database is busy.
         waiting.retain(|job| !job.given_up());
         let now = Instant::now();
-        if let Some(cut) = clock.cut(now) {
-            // Overloaded: those that came before have had their tenth.
-            while let Some(job) = waiting.pop_front_if(|job| job.asked() < cut) {
+        let order = clock.order(now);
+        if let Some(before) = order.refuse_asked_before {
+            while let Some(job) = waiting.pop_front_if(|job| job.asked() < before) {
                 if job.take() {
                     let waited = now.saturating_duration_since(job.asked());
                     job.fail(InternalError::busy(waited));
@@ -240,7 +240,7 @@ fn write_groups(
             }
         }
         let size = waiting.len().min(MAX_GROUP);
-        let group: Vec<_> = match clock.newest_first(now) {
+        let group: Vec<_> = match order.newest_first {
             true => waiting.drain(waiting.len() - size..).rev().collect(),
             false => waiting.drain(..size).collect(),
         };
@@ -374,7 +374,8 @@ mod tests {
         // handed out: overloaded at 200 ms, after the two joined.
         clock.served(1, 20, started + Duration::from_millis(100));
         clock.served(1, 40, started + Duration::from_millis(200));
-        assert!(clock.cut(started + Duration::from_millis(300)).is_some());
+        let then = clock.order(started + Duration::from_millis(300));
+        assert!(then.refuse_asked_before.is_some());
 
         assert!(first.await.unwrap().is_ok(), "the first write ran");
         for refused in waiting {

@@ -21,7 +21,7 @@
 //!   requests come faster than they are served. A stall hands out no
 //!   turns, so it is never taken for one and keeps the whole wait. The
 //!   requests that were waiting then, with the whole wait, are refused a
-//!   tenth later ([`TurnClock::cut`]) rather than served as late as the
+//!   tenth later ([`TurnClock::order`]) rather than served as late as the
 //!   whole wait when the newest run out.
 //!
 //! Not a sign: a request that joined while the database was behind gave
@@ -59,23 +59,42 @@ pub(super) struct TurnClock {
     /// How long being behind lasts: until the refused come back, and a
     /// whole wait more.
     behind_for: Duration,
-    /// When being behind (newest first, a tenth of the wait) ends.
-    newest_first_until: Mutex<Option<Instant>>,
+    behind: Mutex<Behind>,
     /// The turns handed out lately, against the queue they leave.
     window: Mutex<Window>,
-    /// When the queue was last seen growing into an overload: requests
-    /// waiting since before then wait a tenth from then, no longer.
-    overloaded_at: Mutex<Option<Instant>>,
 }
 
-/// Turns handed out since `start`, a tenth of the wait at most ago.
+/// When the database was last behind, and why; one lock, so that an
+/// overload and the being behind it starts are seen together.
+#[derive(Clone, Copy, Default)]
+struct Behind {
+    /// When being behind (newest first, a tenth of the wait) ends.
+    until: Option<Instant>,
+    /// When the queue was seen growing into the overload that started it,
+    /// if that did: requests waiting since before then wait a tenth from
+    /// then, no longer.
+    overloaded_at: Option<Instant>,
+}
+
+/// How the queue's owner hands out turns now ([`TurnClock::order`]).
+pub(super) struct Order {
+    /// Turns go to the newest.
+    pub newest_first: bool,
+    /// Requests that asked before this are refused: they joined with the
+    /// whole wait before the overload was seen and have waited a tenth
+    /// since; newest first they would only be served when the newest run
+    /// out, as late as the whole wait.
+    pub refuse_asked_before: Option<Instant>,
+}
+
+/// Turns handed out since `start`, one window ago at most.
 struct Window {
     start: Instant,
     /// Requests waiting when it started.
     queue_at_start: usize,
     served: usize,
     /// Windows in a row that ended with a queue that grew and would take
-    /// longer than a window to serve.
+    /// longer than a tenth of the wait to serve.
     growing: u32,
 }
 
@@ -85,27 +104,48 @@ impl TurnClock {
         Self {
             max_wait,
             behind_for: come_back_after + max_wait,
-            newest_first_until: Mutex::new(None),
+            behind: Mutex::new(Behind::default()),
             window: Mutex::new(Window {
                 start: Instant::now(),
                 queue_at_start: 0,
                 served: 0,
                 growing: 0,
             }),
-            overloaded_at: Mutex::new(None),
         }
     }
 
-    /// Requests that joined before the instant returned have waited a tenth
-    /// since the database was seen overloaded, and are refused: they joined
-    /// with the whole wait, newest first they would only be served when
-    /// the newest run out, as late as the whole wait.
-    pub fn cut(&self, now: Instant) -> Option<Instant> {
-        let at = (*self
-            .overloaded_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner))?;
-        (now >= at + self.max_wait / BEHIND_SHARE && self.newest_first(now)).then_some(at)
+    fn behind(&self) -> std::sync::MutexGuard<'_, Behind> {
+        self.behind.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn tenth(&self) -> Duration {
+        self.max_wait / BEHIND_SHARE
+    }
+
+    /// Whether the database is behind now: turns go to the newest, and a
+    /// request joining waits a tenth of the wait.
+    pub fn newest_first(&self, now: Instant) -> bool {
+        self.behind().until.is_some_and(|until| now < until)
+    }
+
+    /// How turns go now.
+    pub fn order(&self, now: Instant) -> Order {
+        let behind = *self.behind();
+        let newest_first = behind.until.is_some_and(|until| now < until);
+        Order {
+            newest_first,
+            refuse_asked_before: behind
+                .overloaded_at
+                .filter(|at| newest_first && now >= *at + self.tenth()),
+        }
+    }
+
+    /// When a request joining the queue now stops waiting.
+    pub fn turn_by(&self, now: Instant) -> Instant {
+        match self.newest_first(now) {
+            true => now + self.tenth(),
+            false => now + self.max_wait,
+        }
     }
 
     /// `count` requests got their turn at `now`, and `queue` still wait.
@@ -116,11 +156,12 @@ impl TurnClock {
     /// [`GROWING_WINDOWS`] windows of a tenth of the wait (at least
     /// [`MIN_WINDOW`]) by more than an eighth of the turns handed out, and
     /// ends each longer than a tenth of the wait serves. Then the database
-    /// is behind as if a request had been refused. A fixed population of clients that send their next request
-    /// when answered keeps its queue the same length, however long; only
-    /// arrivals beyond what is served make it grow.
+    /// is behind as if a request had been refused. A fixed population of
+    /// clients that send their next request when answered keeps its queue
+    /// the same length, however long; only arrivals beyond what is served
+    /// make it grow.
     pub fn served(&self, count: usize, queue: usize, now: Instant) {
-        let tenth = self.max_wait / BEHIND_SHARE;
+        let tenth = self.tenth();
         let window_length = tenth.max(MIN_WINDOW);
         let overloaded = {
             let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
@@ -145,34 +186,8 @@ impl TurnClock {
             window.served = 0;
             window.growing >= GROWING_WINDOWS
         };
-        // Only when it starts being behind: later, the requests that joined
-        // since have a tenth already.
-        if overloaded && self.refused(now) {
-            *self
-                .overloaded_at
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(now);
-        }
-    }
-
-    fn newest_first_until(&self) -> Option<Instant> {
-        *self
-            .newest_first_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Whether the database is behind now: turns go to the newest, and a
-    /// request joining waits a tenth of the wait.
-    pub fn newest_first(&self, now: Instant) -> bool {
-        self.newest_first_until().is_some_and(|until| now < until)
-    }
-
-    /// When a request joining the queue now stops waiting.
-    pub fn turn_by(&self, now: Instant) -> Instant {
-        match self.newest_first(now) {
-            true => now + self.max_wait / BEHIND_SHARE,
-            false => now + self.max_wait,
+        if overloaded {
+            self.fall_behind(now, true);
         }
     }
 
@@ -182,13 +197,21 @@ impl TurnClock {
     /// refusal says nothing new: it was starved by the order, or what it
     /// would start is on already. Whether it started being behind.
     pub fn refused(&self, asked: Instant) -> bool {
-        let mut until = self
-            .newest_first_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let starts = until.is_none_or(|until| asked >= until);
+        self.fall_behind(asked, false)
+    }
+
+    /// Falls behind for a sign seen by a request that asked at `asked` (an
+    /// overload: at `asked`), unless the database was behind then; whether
+    /// it did. Later in being behind, the requests that joined have a
+    /// tenth already, so an overload seen again refuses nobody more.
+    fn fall_behind(&self, asked: Instant, overloaded: bool) -> bool {
+        let mut behind = self.behind();
+        let starts = behind.until.is_none_or(|until| asked >= until);
         if starts {
-            *until = Some(Instant::now() + self.behind_for);
+            *behind = Behind {
+                until: Some(Instant::now() + self.behind_for),
+                overloaded_at: overloaded.then_some(asked),
+            };
         }
         starts
     }
@@ -277,18 +300,17 @@ impl Turns {
     /// the database is behind; keeps it free if nobody waits.
     fn give_back(self: &Arc<Self>) {
         let now = Instant::now();
-        let newest_first = self.clock.newest_first(now);
-        let cut = self.clock.cut(now);
+        let order = self.clock.order(now);
         let still_waiting = {
             let mut queue = self.lock();
-            if let Some(cut) = cut {
+            if let Some(before) = order.refuse_asked_before {
                 // Their senders dropped unsent: refused.
-                while queue.waiting.front().is_some_and(|(at, _)| *at < cut) {
+                while queue.waiting.front().is_some_and(|(at, _)| *at < before) {
                     queue.waiting.pop_front();
                 }
             }
             loop {
-                let next = match newest_first {
+                let next = match order.newest_first {
                     true => queue.waiting.pop_back(),
                     false => queue.waiting.pop_front(),
                 };
@@ -345,6 +367,13 @@ mod tests {
         let asked_behind = Instant::now();
         assert!(within(&clock) <= wait / 10, "behind: a tenth");
         assert!(newest_first(&clock), "behind: newest first");
+        assert!(
+            clock
+                .order(Instant::now() + wait)
+                .refuse_asked_before
+                .is_none(),
+            "behind for a refusal, not an overload: those waiting keep their wait"
+        );
         std::thread::sleep(Duration::from_millis(80));
         assert!(
             newest_first(&clock),
@@ -384,8 +413,8 @@ mod tests {
             }
             (
                 clock.newest_first(at),
-                clock.cut(at),
-                clock.cut(at + window),
+                clock.order(at).refuse_asked_before,
+                clock.order(at + window).refuse_asked_before,
             )
         };
         let (newest_first, cut_now, cut_later) = run(&[12, 24]);
