@@ -47,6 +47,7 @@ pub struct ServeConfig {
     pub shutdown_grace_secs: u64,
     pub max_database_requests: usize,
     pub max_database_wait_ms: u64,
+    pub max_database_wait_behind_ms: u64,
     pub max_connections: usize,
     pub workers: Option<usize>,
     pub tls_cert: Option<PathBuf>,
@@ -90,6 +91,7 @@ impl Default for ServeConfig {
             shutdown_grace_secs: settings::DEFAULT_SHUTDOWN_GRACE.as_secs(),
             max_database_requests: settings::DEFAULT_MAX_DATABASE_REQUESTS,
             max_database_wait_ms: pool.max_wait.as_millis() as u64,
+            max_database_wait_behind_ms: pool.behind_wait.as_millis() as u64,
             max_connections: settings::DEFAULT_MAX_CONNECTIONS,
             workers: None,
             tls_cert: None,
@@ -197,6 +199,10 @@ impl ServeConfig {
             ("shutdown_grace_secs", self.shutdown_grace_secs),
             ("max_database_requests", self.max_database_requests as u64),
             ("max_database_wait_ms", self.max_database_wait_ms),
+            (
+                "max_database_wait_behind_ms",
+                self.max_database_wait_behind_ms,
+            ),
             ("max_connections", self.max_connections as u64),
             ("workers", self.workers.unwrap_or(1) as u64),
             ("auth_client_failures", u64::from(self.auth_client_failures)),
@@ -258,12 +264,19 @@ impl ServeConfig {
                 source("log_flush_ms")
             )));
         }
-        if self.max_database_wait_ms > MAX_DATABASE_WAIT_MS {
-            return Err(ConfigError(format!(
-                "max_database_wait_ms must be at most {MAX_DATABASE_WAIT_MS}; it is {}, from {}",
-                self.max_database_wait_ms,
-                source("max_database_wait_ms")
-            )));
+        for (name, value) in [
+            ("max_database_wait_ms", self.max_database_wait_ms),
+            (
+                "max_database_wait_behind_ms",
+                self.max_database_wait_behind_ms,
+            ),
+        ] {
+            if value > MAX_DATABASE_WAIT_MS {
+                return Err(ConfigError(format!(
+                    "{name} must be at most {MAX_DATABASE_WAIT_MS}; it is {value}, from {}",
+                    source(name)
+                )));
+            }
         }
         if self.shutdown_grace_secs <= self.database_timeout_secs {
             return Err(ConfigError(format!(
@@ -292,6 +305,7 @@ impl ServeConfig {
             max_size: self.pool_size,
             connection_timeout: Duration::from_secs(self.pool_timeout_secs),
             max_wait: Duration::from_millis(self.max_database_wait_ms),
+            behind_wait: Duration::from_millis(self.max_database_wait_behind_ms),
             statement_timeout: Duration::from_secs(self.database_timeout_secs),
             sqlite_synchronous: if self.sqlite_synchronous == "normal" {
                 SqliteSynchronous::Normal

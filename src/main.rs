@@ -263,12 +263,19 @@ struct ServeArgs {
     /// Milliseconds a request waits for its turn at a database that is
     /// answering others (every connection in use; SQLite's writer queue)
     /// before a busy Server fault, HTTP 503 with Retry-After, without having
-    /// run; a tenth of it while requests are being refused or the queue
-    /// grows faster than it is served (README, "Timeouts and limits").
-    /// [default: 500]
+    /// run; --max-database-wait-behind-ms while requests are being refused or
+    /// the queue grows faster than it is served (README, "Timeouts and
+    /// limits"). [default: 500]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=customer_relations::config::MAX_DATABASE_WAIT_MS))]
     #[serde(skip_serializing_if = "Option::is_none")]
     max_database_wait_ms: Option<u64>,
+    /// Milliseconds a request waits for its turn while the database is
+    /// behind (requests refused, or coming faster than they are served):
+    /// the newest go first, and the served wait no longer than this; at most
+    /// --max-database-wait-ms (README, "Timeouts and limits"). [default: 10]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=customer_relations::config::MAX_DATABASE_WAIT_MS))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_database_wait_behind_ms: Option<u64>,
     /// The most client connections kept open; more wait to be accepted.
     /// [default: 4096]
     #[arg(long, value_parser = positive())]

@@ -335,16 +335,17 @@ mod tests {
     use crate::store::{Database, DatabaseUrl, PoolOptions};
 
     /// Writes that were waiting with the whole wait when the clock saw an
-    /// overload are refused a tenth of the wait after it, as busy, and never
+    /// overload are refused the behind wait after it, as busy, and never
     /// run (see `turns`); a write that joins later runs.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn writes_waiting_since_before_an_overload_was_seen_are_refused_and_never_run() {
         let dir = tempfile::tempdir().unwrap();
         let url = DatabaseUrl::Sqlite(dir.path().join("w.db"));
         let database = Database::open(&url, &PoolOptions::default()).unwrap();
-        // A whole wait of 1 s: a tenth is 100 ms.
+        // A whole wait of 1 s; behind, 100 ms.
         let clock = Arc::new(TurnClock::new(
             Duration::from_secs(1),
+            Duration::from_millis(100),
             Duration::from_secs(1),
         ));
         let started = Instant::now();

@@ -61,9 +61,13 @@ pub struct PoolOptions {
     /// How long a request waits for its turn at a database that is
     /// answering others (every pooled connection in use; on SQLite, the
     /// writer's queue) before it is told the service is busy, without
-    /// having run; a tenth of it once the queue has stood that long (see
-    /// `turns`; README, "Operations").
+    /// having run; [`Self::behind_wait`] while the database is behind (see
+    /// `turns`; README, "Timeouts and limits").
     pub max_wait: Duration,
+    /// How long a request waits for its turn while the database is behind:
+    /// requests have been refused, or come faster than they are served
+    /// (see `turns`); at most [`Self::max_wait`].
+    pub behind_wait: Duration,
     /// The longest a statement may run on PostgreSQL (`statement_timeout`),
     /// and the basis of libpq's TCP keepalive and user timeout, so that a
     /// silent network ends in an error rather than a hang.
@@ -103,6 +107,7 @@ impl Default for PoolOptions {
             max_size: 8,
             connection_timeout: Duration::from_secs(5),
             max_wait: DEFAULT_MAX_WAIT,
+            behind_wait: DEFAULT_BEHIND_WAIT,
             statement_timeout: Duration::from_secs(10),
             sqlite_synchronous: SqliteSynchronous::default(),
             max_relations_per_customer: 10_000,
@@ -112,6 +117,10 @@ impl Default for PoolOptions {
 
 /// The default of [`PoolOptions::max_wait`] (README, "Operations").
 pub const DEFAULT_MAX_WAIT: Duration = Duration::from_millis(500);
+
+/// The default of [`PoolOptions::behind_wait`] (README, "Timeouts and
+/// limits").
+pub const DEFAULT_BEHIND_WAIT: Duration = Duration::from_millis(10);
 
 /// How long a request waits for a connection while the last attempt to open
 /// one failed: a database that refuses connections gets a fault at once,
@@ -416,6 +425,7 @@ impl Database {
         };
         let turn_clock = Arc::new(turns::TurnClock::new(
             options.max_wait,
+            options.behind_wait,
             crate::vocabulary::COME_BACK_AFTER,
         ));
         let writer = match &pools {
@@ -491,8 +501,8 @@ impl Database {
     }
 
     /// A request was refused as busy before it came to the database (too
-    /// many requests at it): requests waiting for turns then wait a tenth
-    /// as long and the newest go first, as after one gave up waiting (see
+    /// many requests at it): requests joining the queue for turns then wait
+    /// the behind wait and the newest go first, as after one gave up waiting (see
     /// `turns`). Without it, a count bound that refuses the excess at once
     /// keeps the queue just short enough for its requests to be served
     /// within the whole wait, every one of them late.

@@ -6,13 +6,14 @@
 //! or a stall, drains in the order it came. When the database is given
 //! more work than it can do, it is *behind* for as long as it takes the
 //! refused to come back (`Retry-After`: clients that honour it come back
-//! together then) and a whole wait more: a request waits a tenth as long,
-//! since a longer wait would only make every served request slower by as
-//! much, and turns go to the newest, which has the most of its client's
-//! patience left, while the oldest are about to be refused anyway (the
-//! adaptive LIFO of Facebook's "Fail at Scale", ACM Queue 13(8), 2015).
-//! Then the whole wait is back, in order, and the next sign starts it
-//! again. The signs:
+//! together then) and a whole wait more: a request waits only
+//! `--max-database-wait-behind-ms` (10 ms by default), since a longer wait
+//! would only make every served request slower by as much, and turns go to
+//! the newest, which has the most of its client's patience left, while the
+//! oldest are about to be refused anyway (the adaptive LIFO, with a short
+//! wait in a standing queue as CoDel's, of Facebook's "Fail at Scale", ACM
+//! Queue 13(8), 2015). Then the whole wait is back, in order, and the next
+//! sign starts it again. The signs:
 //!
 //! - a request that joined with the whole wait had to give up;
 //! - a request was refused by `--max-database-requests`;
@@ -20,9 +21,17 @@
 //!   of a tenth of the wait, 50 ms at least ([`TurnClock::served`]):
 //!   requests come faster than they are served. A stall hands out no
 //!   turns, so it is never taken for one and keeps the whole wait. The
-//!   requests that were waiting then, with the whole wait, are refused a
-//!   tenth later ([`TurnClock::order`]) rather than served as late as the
-//!   whole wait when the newest run out.
+//!   requests that were waiting then, with the whole wait, are refused the
+//!   behind wait later ([`TurnClock::order`]) rather than served as late
+//!   as the whole wait when the newest run out.
+//!
+//! An overload seen again by its growth soon after being behind for one
+//! ended had not ended: being behind lasts four times as long as the last
+//! time, up to 32 times its usual length (48 s by default), so that a
+//! sustained overload is served with the short wait but for a moment in
+//! a minute, not one in every 1.5 s (each time, the queue grows in order
+//! for two windows before it is seen again). A stall or a refusal starts
+//! the usual length.
 //!
 //! Not a sign: a request that joined while the database was behind gave
 //! up. Newest first, a fixed population of clients that outnumber the
@@ -34,15 +43,22 @@
 //! (tried: newest first once the oldest had waited a tenth of the wait):
 //! the same population keeps its queue the same length, however long, and
 //! in the order they came each waits its turn.
-//!
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-/// The share of the wait a request gets while the database is behind.
-const BEHIND_SHARE: u32 = 10;
+/// The share of the whole wait that the queue may take to serve before its
+/// growth counts (see [`TurnClock::served`]).
+const GROWTH_SHARE: u32 = 10;
+
+/// How many times as long as the last time being behind lasts when an
+/// overload is seen again soon after it ended.
+const BEHIND_GROWTH: u32 = 4;
+
+/// How many times its usual length being behind lasts at most.
+const LONGEST_BEHIND: u32 = 32;
 
 /// Windows in a row in which the queue grew past what a tenth of the wait
 /// serves before the database counts as behind (see [`TurnClock::served`]).
@@ -56,6 +72,8 @@ const MIN_WINDOW: Duration = Duration::from_millis(50);
 /// who goes first.
 pub(super) struct TurnClock {
     max_wait: Duration,
+    /// How long a request waits while the database is behind.
+    behind_wait: Duration,
     /// How long being behind lasts: until the refused come back, and a
     /// whole wait more.
     behind_for: Duration,
@@ -66,14 +84,16 @@ pub(super) struct TurnClock {
 
 /// When the database was last behind, and why; one lock, so that an
 /// overload and the being behind it starts are seen together.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Behind {
-    /// When being behind (newest first, a tenth of the wait) ends.
+    /// When being behind (newest first, the behind wait) ends.
     until: Option<Instant>,
     /// When the queue was seen growing into the overload that started it,
-    /// if that did: requests waiting since before then wait a tenth from
-    /// then, no longer.
+    /// if that did: requests waiting since before then wait the behind
+    /// wait from then, no longer.
     overloaded_at: Option<Instant>,
+    /// How long it lasts (or lasted).
+    length: Duration,
 }
 
 /// How the queue's owner hands out turns now ([`TurnClock::order`]).
@@ -81,8 +101,8 @@ pub(super) struct Order {
     /// Turns go to the newest.
     pub newest_first: bool,
     /// Requests that asked before this are refused: they joined with the
-    /// whole wait before the overload was seen and have waited a tenth
-    /// since; newest first they would only be served when the newest run
+    /// whole wait before the overload was seen and have waited the behind
+    /// wait since; newest first they would only be served when the newest run
     /// out, as late as the whole wait.
     pub refuse_asked_before: Option<Instant>,
 }
@@ -99,12 +119,19 @@ struct Window {
 }
 
 impl TurnClock {
-    /// `come_back_after`: when a refused request is told to come back.
-    pub fn new(max_wait: Duration, come_back_after: Duration) -> Self {
+    /// `behind_wait`: how long a request waits while the database is
+    /// behind (at most `max_wait`); `come_back_after`: when a refused
+    /// request is told to come back.
+    pub fn new(max_wait: Duration, behind_wait: Duration, come_back_after: Duration) -> Self {
         Self {
             max_wait,
+            behind_wait: behind_wait.min(max_wait),
             behind_for: come_back_after + max_wait,
-            behind: Mutex::new(Behind::default()),
+            behind: Mutex::new(Behind {
+                until: None,
+                overloaded_at: None,
+                length: come_back_after + max_wait,
+            }),
             window: Mutex::new(Window {
                 start: Instant::now(),
                 queue_at_start: 0,
@@ -119,11 +146,11 @@ impl TurnClock {
     }
 
     fn tenth(&self) -> Duration {
-        self.max_wait / BEHIND_SHARE
+        self.max_wait / GROWTH_SHARE
     }
 
     /// Whether the database is behind now: turns go to the newest, and a
-    /// request joining waits a tenth of the wait.
+    /// request joining waits the behind wait.
     pub fn newest_first(&self, now: Instant) -> bool {
         self.behind().until.is_some_and(|until| now < until)
     }
@@ -136,14 +163,14 @@ impl TurnClock {
             newest_first,
             refuse_asked_before: behind
                 .overloaded_at
-                .filter(|at| newest_first && now >= *at + self.tenth()),
+                .filter(|at| newest_first && now >= *at + self.behind_wait),
         }
     }
 
     /// When a request joining the queue now stops waiting.
     pub fn turn_by(&self, now: Instant) -> Instant {
         match self.newest_first(now) {
-            true => now + self.tenth(),
+            true => now + self.behind_wait,
             false => now + self.max_wait,
         }
     }
@@ -159,11 +186,15 @@ impl TurnClock {
     /// is behind as if a request had been refused. A fixed population of
     /// clients that send their next request when answered keeps its queue
     /// the same length, however long; only arrivals beyond what is served
-    /// make it grow.
+    /// make it grow. Windows that start while the database is behind, or
+    /// within a window of its end, do not count: such a population, refused
+    /// while behind, fills the queue once when the whole wait is back.
     pub fn served(&self, count: usize, queue: usize, now: Instant) {
         let tenth = self.tenth();
         let window_length = tenth.max(MIN_WINDOW);
         let overloaded = {
+            // The window's lock, then (below) the behind lock: never the
+            // other way round.
             let mut window = self.window.lock().unwrap_or_else(PoisonError::into_inner);
             window.served += count;
             let elapsed = now.saturating_duration_since(window.start);
@@ -177,7 +208,14 @@ impl TurnClock {
             // A window much longer than its length had a pause (idle, or a
             // stall): its pace says nothing of the load.
             let paced = elapsed < 2 * window_length;
-            window.growing = match grew && long && paced {
+            // While behind, and for a window after: clients refused while
+            // behind that send again at once fill the queue once when the
+            // whole wait is back, which is not an overload.
+            let settled = self
+                .behind()
+                .until
+                .is_none_or(|until| window.start >= until + window_length);
+            window.growing = match grew && long && paced && settled {
                 true => window.growing + 1,
                 false => 0,
             };
@@ -187,7 +225,7 @@ impl TurnClock {
             window.growing >= GROWING_WINDOWS
         };
         if overloaded {
-            self.fall_behind(now, true);
+            self.fall_behind(now, now, true);
         }
     }
 
@@ -197,21 +235,44 @@ impl TurnClock {
     /// refusal says nothing new: it was starved by the order, or what it
     /// would start is on already. Whether it started being behind.
     pub fn refused(&self, asked: Instant) -> bool {
-        self.fall_behind(asked, false)
+        self.fall_behind(asked, Instant::now(), false)
     }
 
-    /// Falls behind for a sign seen by a request that asked at `asked` (an
-    /// overload: at `asked`), unless the database was behind then; whether
-    /// it did. Later in being behind, the requests that joined have a
-    /// tenth already, so an overload seen again refuses nobody more.
-    fn fall_behind(&self, asked: Instant, overloaded: bool) -> bool {
+    /// Falls behind at `now` for a sign seen by a request that asked at
+    /// `asked` (an overload: at `asked`), unless the database was behind then; whether
+    /// it did. Later in being behind, the requests that joined have the
+    /// behind wait already, so an overload seen again refuses nobody more.
+    /// An overload seen within a whole `behind_for` of the end of being
+    /// behind for one had not ended: this time it lasts [`BEHIND_GROWTH`]
+    /// times as long as the last, up to [`LONGEST_BEHIND`] times the usual.
+    fn fall_behind(&self, asked: Instant, now: Instant, overloaded: bool) -> bool {
         let mut behind = self.behind();
         let starts = behind.until.is_none_or(|until| asked >= until);
         if starts {
-            *behind = Behind {
-                until: Some(Instant::now() + self.behind_for),
-                overloaded_at: overloaded.then_some(asked),
+            let length = match behind.until {
+                Some(until)
+                    if overloaded
+                        && behind.overloaded_at.is_some()
+                        && asked < until + self.behind_for =>
+                {
+                    (behind.length * BEHIND_GROWTH).min(self.behind_for * LONGEST_BEHIND)
+                }
+                _ => self.behind_for,
             };
+            *behind = Behind {
+                until: Some(now + length),
+                overloaded_at: overloaded.then_some(asked),
+                length,
+            };
+            log::info!(
+                "the database is behind for {} ms ({}): requests wait {} ms, the newest first",
+                length.as_millis(),
+                match overloaded {
+                    true => "requests come faster than they are served",
+                    false => "a request was refused as busy",
+                },
+                self.behind_wait.as_millis()
+            );
         }
         starts
     }
@@ -357,7 +418,7 @@ mod tests {
      {
         let wait = Duration::from_millis(40);
         // Behind for 400 + 40 ms.
-        let clock = TurnClock::new(wait, Duration::from_millis(400));
+        let clock = TurnClock::new(wait, wait / 10, Duration::from_millis(400));
         let within = |clock: &TurnClock| clock.turn_by(Instant::now()) - Instant::now();
         let newest_first = |clock: &TurnClock| clock.newest_first(Instant::now());
         assert!(within(&clock) > wait / 2, "nobody refused: the whole wait");
@@ -365,7 +426,7 @@ mod tests {
 
         assert!(clock.refused(Instant::now()), "one refused: behind");
         let asked_behind = Instant::now();
-        assert!(within(&clock) <= wait / 10, "behind: a tenth");
+        assert!(within(&clock) <= wait / 10, "behind: the behind wait");
         assert!(newest_first(&clock), "behind: newest first");
         assert!(
             clock
@@ -402,7 +463,7 @@ mod tests {
         // whether the database is newest first then, and when those waiting
         // since are refused.
         let run = |queues: &[usize]| {
-            let clock = TurnClock::new(wait, Duration::from_secs(1));
+            let clock = TurnClock::new(wait, wait / 10, Duration::from_secs(1));
             // The clock's first window starts no later than this.
             let mut at = Instant::now();
             for &queue in queues {
@@ -426,7 +487,7 @@ mod tests {
             cut_now.is_none(),
             "those waiting since: not refused at once"
         );
-        assert!(cut_later.is_some(), "but a tenth of the wait later");
+        assert!(cut_later.is_some(), "but the behind wait later");
         assert!(
             run(&[12, 24, 36, 48]).1.is_some(),
             "growth seen again later in the phase does not put the refusals off"
@@ -444,7 +505,7 @@ mod tests {
 
         // A stall: no turns for a second while the queue grows; then the
         // queue it left is served, shrinking.
-        let clock = TurnClock::new(wait, Duration::from_secs(1));
+        let clock = TurnClock::new(wait, wait / 10, Duration::from_secs(1));
         let mut at = Instant::now();
         clock.served(1, 0, at);
         at += Duration::from_secs(1);
@@ -454,6 +515,84 @@ mod tests {
             clock.served(10, left, at);
         }
         assert!(!clock.newest_first(at), "a stall is not an overload");
+    }
+
+    #[test]
+    fn while_behind_a_request_waits_the_behind_wait_whatever_the_whole_wait() {
+        let clock = TurnClock::new(
+            Duration::from_secs(2),
+            Duration::from_millis(10),
+            Duration::from_secs(1),
+        );
+        let now = Instant::now();
+        assert_eq!(clock.turn_by(now) - now, Duration::from_secs(2));
+        assert!(clock.refused(now));
+        let now = Instant::now();
+        assert_eq!(clock.turn_by(now) - now, Duration::from_millis(10));
+        // Never longer than the whole wait.
+        let clock = TurnClock::new(
+            Duration::from_millis(4),
+            Duration::from_millis(10),
+            Duration::from_secs(1),
+        );
+        assert!(clock.refused(Instant::now()));
+        let now = Instant::now();
+        assert_eq!(clock.turn_by(now) - now, Duration::from_millis(4));
+    }
+
+    #[test]
+    fn an_overload_seen_again_soon_after_being_behind_for_it_makes_the_next_time_longer() {
+        let wait = Duration::from_millis(500);
+        let window = wait / 10;
+        // Behind for 1 s + 500 ms.
+        let usual = Duration::from_millis(1500);
+        let clock = TurnClock::new(wait, Duration::from_millis(10), Duration::from_secs(1));
+        let mut at = Instant::now();
+        // Windows of 10 turns, each leaving the queue 12 longer, until the
+        // clock is behind; how long it is then behind for.
+        let overload = |at: &mut Instant| {
+            let mut queue = 0;
+            'windows: for _ in 0..8 {
+                queue += 12;
+                for _ in 0..10 {
+                    *at += window / 10;
+                    clock.served(1, queue, *at);
+                    if clock.newest_first(*at) {
+                        break 'windows;
+                    }
+                }
+            }
+            assert!(clock.newest_first(*at), "overloaded");
+            let from = *at;
+            while clock.newest_first(*at) {
+                *at += Duration::from_millis(10);
+            }
+            *at - from
+        };
+        let near = |length: Duration, expected: Duration| {
+            assert!(
+                length >= expected && length <= expected + Duration::from_millis(20),
+                "behind for {length:?}, not {expected:?}"
+            );
+        };
+        near(overload(&mut at), usual);
+        // Seen again as soon as it can be (a window after the end, then
+        // two): four times as long each time, up to 32 times.
+        near(overload(&mut at), usual * 4);
+        near(overload(&mut at), usual * 16);
+        near(overload(&mut at), usual * 32);
+        near(overload(&mut at), usual * 32);
+        // Seen again only after a whole usual length in order: it had ended.
+        at += usual;
+        near(overload(&mut at), usual);
+        near(overload(&mut at), usual * 4);
+        // A refusal (a stall) starts the usual length, and an overload seen
+        // after it is not taken for one going on.
+        assert!(clock.fall_behind(at, at, false));
+        while clock.newest_first(at) {
+            at += Duration::from_millis(10);
+        }
+        near(overload(&mut at), usual);
     }
 
     /// Until `count` requests wait in `turns`; a test failure after 5 s.
@@ -500,6 +639,7 @@ mod tests {
     async fn turns_go_to_the_oldest_while_the_database_keeps_up_and_to_the_newest_when_behind() {
         let clock = Arc::new(TurnClock::new(
             Duration::from_secs(2),
+            Duration::from_millis(200),
             Duration::from_secs(1),
         ));
         let later = Duration::from_millis(80);
@@ -512,6 +652,7 @@ mod tests {
     async fn a_request_that_gave_up_is_passed_over_and_its_turn_is_not_lost() {
         let clock = Arc::new(TurnClock::new(
             Duration::from_secs(60),
+            Duration::from_secs(6),
             Duration::from_secs(1),
         ));
         clock.refused(Instant::now());
