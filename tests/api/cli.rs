@@ -1213,6 +1213,7 @@ fn a_config_file_sits_under_the_environment_and_the_flags() {
         "database = \"postgres://cr:***@db.example/crm\"", // the file, password hidden
         "max_elements = 10000",                            // the default
         "log_flush_ms = 100",                              // the default
+        "max_database_wait_behind_ms = 10",                // the default
     ] {
         assert!(shown.lines().any(|l| l == line), "{line} in\n{shown}");
     }
@@ -1243,6 +1244,10 @@ fn a_config_file_sits_under_the_environment_and_the_flags() {
         (
             "max_database_wait_ms = 3600001\n",
             "max_database_wait_ms must be at most 3600000; it is 3600001, from TOML file",
+        ),
+        (
+            "max_database_wait_behind_ms = 0\n",
+            "max_database_wait_behind_ms must be at least 1; it is 0, from TOML file",
         ),
     ] {
         std::fs::write(&file, contents).unwrap();
