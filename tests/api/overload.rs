@@ -321,20 +321,8 @@ async fn clients_that_outnumber_the_turns_are_served_again_after_a_stall() {
 #[cfg_attr(not(postgres_tests), ignore = "set TEST_POSTGRES_URL to run it")]
 async fn an_overload_is_refused_before_anyone_waits_the_whole_wait() {
     let max_wait = Duration::from_secs(2);
-    // 50 creates a second on the one connection.
-    let app = slow_creates(1, max_wait, "0.02").await;
-    let app = &app;
-    let started = Instant::now();
     // 150 a second for 1.5 s.
-    let answers = join_all((0..225u32).map(|n| async move {
-        tokio::time::sleep(Duration::from_secs(1) * n / 150).await;
-        let sent = started.elapsed();
-        let (status, _, body, took) =
-            create(app, &relation(1000, "FACEBOOK", &format!("o-{n}"))).await;
-        assert!(status == 200 || status == 503, "{body}");
-        (sent, status, took)
-    }))
-    .await;
+    let answers = three_times_too_many(max_wait, 225).await;
     let count = |status: u16| answers.iter().filter(|a| a.1 == status).count();
     assert!(count(200) >= 20, "{} served: {answers:?}", count(200));
     assert!(count(503) > 0, "none refused: {answers:?}");
@@ -360,23 +348,11 @@ async fn an_overload_is_refused_before_anyone_waits_the_whole_wait() {
 async fn an_overload_that_goes_on_keeps_the_database_behind_longer() {
     // Windows of 200 ms; behind for a second to come back and the wait: 3 s.
     let max_wait = Duration::from_secs(2);
-    // 50 creates a second on the one connection.
-    let app = slow_creates(1, max_wait, "0.02").await;
-    let app = &app;
-    let started = Instant::now();
     // 150 a second for 8.5 s: seen at about 0.5 s, behind until about 3.5
     // s, seen again about 0.7 s later (a window after the end, then two);
     // behind then until about 7.2 s, were it for the usual length, and in
     // order after.
-    let answers = join_all((0..1275u32).map(|n| async move {
-        tokio::time::sleep(Duration::from_secs(1) * n / 150).await;
-        let sent = started.elapsed();
-        let (status, _, body, took) =
-            create(app, &relation(1000, "FACEBOOK", &format!("g-{n}"))).await;
-        assert!(status == 200 || status == 503, "{body}");
-        (sent, status, took)
-    }))
-    .await;
+    let answers = three_times_too_many(max_wait, 1275).await;
     let longest = |from: f64, to: f64| {
         answers
             .iter()
@@ -405,6 +381,25 @@ async fn an_overload_that_goes_on_keeps_the_database_behind_longer() {
         "an answer took {after:?}: {answers:?}"
     );
     assert!(served(4.8) >= 50, "{} served from 4.8 s", served(4.8));
+}
+
+/// `count` creates sent 150 a second to a server on PostgreSQL that serves
+/// 50 a second (a pool of one connection, and a create takes 20 ms at the
+/// database), waiting at most `max_wait` for a turn; for each, when it was
+/// sent (from the first), its status (200 or 503) and how long it took.
+async fn three_times_too_many(max_wait: Duration, count: u32) -> Vec<(Duration, u16, Duration)> {
+    let app = slow_creates(1, max_wait, "0.02").await;
+    let app = &app;
+    let started = Instant::now();
+    join_all((0..count).map(|n| async move {
+        tokio::time::sleep(Duration::from_secs(1) * n / 150).await;
+        let sent = started.elapsed();
+        let (status, _, body, took) =
+            create(app, &relation(1000, "FACEBOOK", &format!("o-{n}"))).await;
+        assert!(status == 200 || status == 503, "{body}");
+        (sent, status, took)
+    }))
+    .await
 }
 
 /// A server on PostgreSQL with a pool of `connections` waiting at most
