@@ -502,8 +502,8 @@ impl Database {
 
     /// A request was refused as busy before it came to the database (too
     /// many requests at it): requests joining the queue for turns then wait
-    /// the behind wait and the newest go first, as after one gave up waiting (see
-    /// `turns`). Without it, a count bound that refuses the excess at once
+    /// the behind wait and the newest go first, as after one gave up
+    /// waiting (see `turns`). Without it, a count bound that refuses the excess at once
     /// keeps the queue just short enough for its requests to be served
     /// within the whole wait, every one of them late.
     pub fn refused_as_busy(&self) {

@@ -102,8 +102,8 @@ pub(super) struct Order {
     pub newest_first: bool,
     /// Requests that asked before this are refused: they joined with the
     /// whole wait before the overload was seen and have waited the behind
-    /// wait since; newest first they would only be served when the newest run
-    /// out, as late as the whole wait.
+    /// wait since; newest first they would only be served when the newest
+    /// run out, as late as the whole wait.
     pub refuse_asked_before: Option<Instant>,
 }
 
@@ -239,9 +239,10 @@ impl TurnClock {
     }
 
     /// Falls behind at `now` for a sign seen by a request that asked at
-    /// `asked` (an overload: at `asked`), unless the database was behind then; whether
-    /// it did. Later in being behind, the requests that joined have the
-    /// behind wait already, so an overload seen again refuses nobody more.
+    /// `asked` (an overload: at `asked`), unless the database was behind
+    /// then; whether it did. Later in being behind, the requests that
+    /// joined have the behind wait already, so an overload seen again
+    /// refuses nobody more.
     /// An overload seen within a whole `behind_for` of the end of being
     /// behind for one had not ended: this time it lasts [`BEHIND_GROWTH`]
     /// times as long as the last, up to [`LONGEST_BEHIND`] times the usual.
