@@ -1,6 +1,6 @@
 //! The HTTP face of the services: the SOAP endpoints, their WSDLs and the
 //! health check. A SOAP request goes through the steps of
-//! [`answer`], each a function of its own; the first that refuses the
+//! `answer`, each a function of its own; the first that refuses the
 //! request answers with its fault.
 
 use actix_web::http::StatusCode;

@@ -4,7 +4,7 @@
 //!
 //! One code base serves both, in vaultwarden's shape: every repository
 //! method is an ordinary function whose diesel query is wrapped in
-//! [`db_run!`], which compiles it once for each backend's connection. Where
+//! `db_run!`, which compiles it once for each backend's connection. Where
 //! the dialects differ (how a transaction takes its lock), one `match` has
 //! an arm per backend.
 
