@@ -562,7 +562,7 @@ impl Database {
     }
 
     /// Runs every pending migration. Safe when several instances start at
-    /// once (see [`migrations`]).
+    /// once (see `migrations`).
     pub fn migrate(&self) -> Result<(), StoreError> {
         migrations::run_pending(self.connection()?.conn())
     }
