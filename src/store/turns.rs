@@ -96,6 +96,13 @@ struct Behind {
     length: Duration,
 }
 
+impl Behind {
+    /// Whether the database is behind at `now`.
+    fn at(&self, now: Instant) -> bool {
+        self.until.is_some_and(|until| now < until)
+    }
+}
+
 /// How the queue's owner hands out turns now ([`TurnClock::order`]).
 pub(super) struct Order {
     /// Turns go to the newest.
@@ -123,14 +130,15 @@ impl TurnClock {
     /// behind (at most `max_wait`); `come_back_after`: when a refused
     /// request is told to come back.
     pub fn new(max_wait: Duration, behind_wait: Duration, come_back_after: Duration) -> Self {
+        let behind_for = come_back_after + max_wait;
         Self {
             max_wait,
             behind_wait: behind_wait.min(max_wait),
-            behind_for: come_back_after + max_wait,
+            behind_for,
             behind: Mutex::new(Behind {
                 until: None,
                 overloaded_at: None,
-                length: come_back_after + max_wait,
+                length: behind_for,
             }),
             window: Mutex::new(Window {
                 start: Instant::now(),
@@ -152,13 +160,13 @@ impl TurnClock {
     /// Whether the database is behind now: turns go to the newest, and a
     /// request joining waits the behind wait.
     pub fn newest_first(&self, now: Instant) -> bool {
-        self.behind().until.is_some_and(|until| now < until)
+        self.behind().at(now)
     }
 
     /// How turns go now.
     pub fn order(&self, now: Instant) -> Order {
         let behind = *self.behind();
-        let newest_first = behind.until.is_some_and(|until| now < until);
+        let newest_first = behind.at(now);
         Order {
             newest_first,
             refuse_asked_before: behind
@@ -247,9 +255,11 @@ impl TurnClock {
     /// behind for one had not ended: this time it lasts [`BEHIND_GROWTH`]
     /// times as long as the last, up to [`LONGEST_BEHIND`] times the usual.
     fn fall_behind(&self, asked: Instant, now: Instant, overloaded: bool) -> bool {
-        let mut behind = self.behind();
-        let starts = behind.until.is_none_or(|until| asked >= until);
-        if starts {
+        let length = {
+            let mut behind = self.behind();
+            if behind.until.is_some_and(|until| asked < until) {
+                return false;
+            }
             let length = match behind.until {
                 Some(until)
                     if overloaded
@@ -265,17 +275,19 @@ impl TurnClock {
                 overloaded_at: overloaded.then_some(asked),
                 length,
             };
-            log::info!(
-                "the database is behind for {} ms ({}): requests wait {} ms, the newest first",
-                length.as_millis(),
-                match overloaded {
-                    true => "requests come faster than they are served",
-                    false => "a request was refused as busy",
-                },
-                self.behind_wait.as_millis()
-            );
-        }
-        starts
+            length
+        };
+        // Not under the lock every request reads.
+        log::info!(
+            "the database is behind for {} ms ({}): requests wait {} ms, the newest first",
+            length.as_millis(),
+            match overloaded {
+                true => "requests come faster than they are served",
+                false => "a request was refused as busy",
+            },
+            self.behind_wait.as_millis()
+        );
+        true
     }
 }
 
